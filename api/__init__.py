@@ -1,0 +1,1 @@
+"""HTTP: the product API, its web pages, and helpers to run FastAPI apps."""

@@ -1,0 +1,52 @@
+"""One validated settings object: ``ROBOTOPS_*`` environment variables and an optional file.
+
+Nested models per subsystem use ``__`` in variable names, e.g. ``ROBOTOPS_FLEET__URL``.
+Obtained through :func:`get_settings` (cached) and injected; never built at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class FleetSettings(BaseModel):
+    """How to reach the fleet API (the simulated one by default)."""
+
+    url: str = "http://127.0.0.1:8765"
+    timeout_s: float = 10.0
+    retries: int = 3
+    default_link_speed_bps: int = Field(2_000_000, description="per-site uplink, bytes/s")
+
+
+class SimSettings(BaseModel):
+    """Simulated warehouse: sensor resolution and rates (keep small, rendering is on the CPU)."""
+
+    camera_width: int = 128
+    camera_height: int = 96
+    camera_hz: float = 5.0
+    control_hz: float = 20.0
+    physics_dt: float = 0.002
+    workers: int = Field(0, description="process pool size for shifts; 0 = number of CPUs")
+
+
+class Settings(BaseSettings):
+    """All robotops settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ROBOTOPS_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    data_dir: Path = Path(".robotops")
+    site: str = "cincinnati"
+    fleet: FleetSettings = FleetSettings()
+    sim: SimSettings = SimSettings()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Typed tools: pydantic in, pydantic out, usable without any agent."""

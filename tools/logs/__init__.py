@@ -1,0 +1,1 @@
+"""Log tools: windows, uploads, ingest and search over robot logs."""
