@@ -1,1 +1,1 @@
-"""robotops."""
+"""What robotops remembers: blobs, the catalog, the vector index, lineage, checkpoints."""

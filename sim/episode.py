@@ -29,7 +29,7 @@ INCIDENT_KINDS = ("stall", "estop", "collision", "nav_error")
 FRONT_BEAMS = slice(RANGE_BEAMS // 2 - 2, RANGE_BEAMS // 2 + 3)
 REAL_OBSTACLES = ("obstacle", "forklift")
 CAUSE_PRIORITY = {
-    "stall": ("obstacle", "forklift", "glare", "shadow", "oil"),
+    "stall": ("obstacle", "forklift", "glare", "shadow", "oil", "latency"),
     "estop": ("obstacle", "forklift", "oil", "latency", "glare", "shadow"),
     "collision": ("oil", "latency", "obstacle", "forklift", "glare", "shadow"),
     "nav_error": ("oil", "latency"),

@@ -107,8 +107,8 @@ def world_for(index: int, hazards: list[str], rng: np.random.Generator, duration
     on = set(hazards)
     hz: list = []
     if "glare" in on and index % 4 in (1, 3):
-        hz.append(GlareHazard(x=float(rng.uniform(-7, 7)), intensity=float(rng.uniform(0.9, 1.5)),
-                              facing_deg=float(180 + rng.uniform(-25, 25))))
+        hz.append(GlareHazard(x=float(rng.uniform(-7, 7)), intensity=float(rng.uniform(1.1, 1.6)),
+                              facing_deg=float(180 + rng.uniform(-12, 12))))
     if "shadow" in on and index % 4 == 0:
         hz.append(ShadowHazard(x=float(rng.uniform(-7, 7)), width=float(rng.uniform(0.6, 1.2)),
                                contrast=float(rng.uniform(0.6, 0.95))))
