@@ -33,6 +33,34 @@ class SimSettings(BaseModel):
     workers: int = Field(0, description="process pool size for shifts; 0 = number of CPUs")
 
 
+class CatalogSettings(BaseModel):
+    """The SQL catalog: SQLite file under the data dir unless a URL (e.g. PostgreSQL) is given."""
+
+    url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///DATA_DIR/catalog.db")
+
+
+class BlobSettings(BaseModel):
+    """Content-addressed blob store: a local folder by default."""
+
+    root: Path | None = Field(None, description="default DATA_DIR/blobs")
+
+
+class VectorSettings(BaseModel):
+    """Vector index: Chroma persistent client under the data dir, or a Chroma server URL."""
+
+    path: Path | None = Field(None, description="default DATA_DIR/chroma")
+    url: str | None = Field(None, description="http://host:port of a Chroma server")
+    collection: str = "segments"
+
+
+class IngestSettings(BaseModel):
+    """How logs are cut into searchable segments."""
+
+    segment_s: float = Field(2.0, gt=0.0)
+    thumbnail_px: int = Field(96, ge=16)
+    pixel_stride: int = Field(4, ge=1, description="subsample pixels for image features")
+
+
 class Settings(BaseSettings):
     """All robotops settings."""
 
@@ -44,6 +72,19 @@ class Settings(BaseSettings):
     site: str = "cincinnati"
     fleet: FleetSettings = FleetSettings()
     sim: SimSettings = SimSettings()
+    catalog: CatalogSettings = CatalogSettings()
+    blobs: BlobSettings = BlobSettings()
+    vectors: VectorSettings = VectorSettings()
+    ingest: IngestSettings = IngestSettings()
+
+    def catalog_url(self) -> str:
+        return self.catalog.url or f"sqlite:///{(self.data_dir / 'catalog.db').resolve()}"
+
+    def blob_root(self) -> Path:
+        return self.blobs.root or self.data_dir / "blobs"
+
+    def vector_path(self) -> Path:
+        return self.vectors.path or self.data_dir / "chroma"
 
 
 @lru_cache
