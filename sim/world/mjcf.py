@@ -58,6 +58,7 @@ HEADER = """<mujoco model="warehouse">
 """
 SKY_LIGHT = 0.45
 FILL_LIGHT = 0.25
+SHADOW_PASS_GAIN = 0.87
 
 
 def _lights(spec: WorldSpec) -> list[str]:
@@ -66,6 +67,8 @@ def _lights(spec: WorldSpec) -> list[str]:
     shadow = spec.hazard("shadow")
     contrast = shadow[0].contrast if shadow else 0.0
     sky, fill = SKY_LIGHT + FILL_LIGHT * contrast, FILL_LIGHT * (1 - contrast)
+    if shadow:  # MuJoCo's shadow pass lights surfaces more strongly: calibrated to match
+        sky, fill = sky * SHADOW_PASS_GAIN, fill * SHADOW_PASS_GAIN
     return [
         f'<light name="sky" directional="true" pos="0 0 9" dir="0 0.05 -1" '
         f'diffuse="{sky:.3f} {sky:.3f} {sky:.3f}" castshadow="{"true" if shadow else "false"}"/>',

@@ -1,0 +1,26 @@
+"""The README's demo, quick size: a shift, incidents, #104's window pulled home, a report."""
+
+from __future__ import annotations
+
+import json
+
+from mcap.reader import make_reader
+from robotops.cli import app
+from robotops.settings import get_settings
+from typer.testing import CliRunner
+
+
+def test_quick_demo_runs_end_to_end():
+    result = CliRunner().invoke(app, ["demo", "--quick", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    incident = out["pulled_incident"]
+    assert incident["robot_id"] == "104" and incident["kind"] == "stall"
+    assert 0 < out["window_bytes"] < 0.5 * out["log_bytes"]
+    demo_dir = get_settings().data_dir / "demo"
+    pulled = demo_dir / "pulled" / f"{incident['incident_id']}.mcap"
+    with open(pulled, "rb") as f:
+        summary = make_reader(f).get_summary()
+    assert summary is not None and summary.statistics.message_count > 0
+    report = (demo_dir / "report.md").read_text()
+    assert "#104" in report and (demo_dir / "incident_frame.png").stat().st_size > 1000
