@@ -44,7 +44,7 @@ format: setup
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 typecheck: setup
-	$(BIN)/mypy robotops memory tools sim policies
+	$(BIN)/mypy robotops/settings.py robotops/errors.py sim policies tools memory
 
 bench: setup
 	$(BIN)/python benchmarks/fleet_sim.py

@@ -16,8 +16,13 @@ from robotops.errors import RobotOpsError
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int = 0,
-                    health_path: str = "/health", timeout_s: float = 10.0) -> Iterator[str]:
+def serve_in_thread(
+    app: FastAPI,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    health_path: str = "/health",
+    timeout_s: float = 10.0,
+) -> Iterator[str]:
     """Serve ``app`` until the block exits; yields its base URL. Port 0 picks a free port.
 
     The socket is bound before the server starts, so the port cannot be taken in between.

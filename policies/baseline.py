@@ -65,7 +65,8 @@ def sample_frame(sim: WarehouseSim, rng: np.random.Generator) -> tuple[np.ndarra
         x = float(rng.uniform(-16.0, 16.0))
         y = lane_y(sim.spec.aisle, outbound) + float(rng.normal(0.0, 0.12))
         yaw = (0.0 if outbound else math.pi) + float(rng.normal(0.0, 0.08))
-    poses, label = {}, 0.0
+    poses: dict[str, tuple[float, float, float] | None] = {}
+    label = 0.0
     cy = AISLE_CENTERS_Y[sim.spec.aisle]
     for name, radius in ACTOR_RADIUS.items():
         rel = _place(rng, name)
@@ -101,16 +102,25 @@ def render_clean_frames(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(frames), np.asarray(labels, dtype=np.float32)
 
 
-def train_baseline(out_dir: Path, n_frames: int = 2400, seed: int = 0, epochs: int = 12,
-                   version: str = "v1") -> tuple[Path, PolicyCard]:
+def train_baseline(
+    out_dir: Path, n_frames: int = 2400, seed: int = 0, epochs: int = 12, version: str = "v1"
+) -> tuple[Path, PolicyCard]:
     """Render clean frames, train, and save ``version`` with a card recording how."""
     frames, labels = render_clean_frames(n_frames, seed)
     net, report = train_perception(frames, labels, TrainConfig(epochs=epochs, seed=seed))
     card = PolicyCard(
-        version=version, weights_sha256="", dataset_sha256=dataset_sha256(frames, labels),
-        command=f"robotops policies train-baseline --frames {n_frames} --seed {seed} --epochs {epochs}",
+        version=version,
+        weights_sha256="",
+        dataset_sha256=dataset_sha256(frames, labels),
+        command=(
+            f"robotops policies train-baseline --frames {n_frames} --seed {seed} --epochs {epochs}"
+        ),
         seed=seed,
-        metrics={"val_accuracy": report.val_accuracy, "val_loss": report.val_loss,
-                 "positive_fraction": float(labels.mean()), "frames": float(n_frames)},
+        metrics={
+            "val_accuracy": report.val_accuracy,
+            "val_loss": report.val_loss,
+            "positive_fraction": float(labels.mean()),
+            "frames": float(n_frames),
+        },
     )
     return save_policy(net, card, out_dir), card

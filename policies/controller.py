@@ -78,11 +78,18 @@ class RouteController:
         self.last_event[key] = t
         return True
 
-    def _steer(self, x: float, y: float, yaw: float, t: float, events: list[Event]) -> tuple[float, float]:
+    def _steer(
+        self, x: float, y: float, yaw: float, t: float, events: list[Event]
+    ) -> tuple[float, float]:
         tx, ty = self.waypoints[self.target]
         if math.hypot(tx - x, ty - y) < self.cfg.waypoint_radius:
-            events.append(Event("mission_complete", "info",
-                                f"reached waypoint {self.target} in {t - self.mission_started:.1f} s"))
+            events.append(
+                Event(
+                    "mission_complete",
+                    "info",
+                    f"reached waypoint {self.target} in {t - self.mission_started:.1f} s",
+                )
+            )
             self.mission_started = t
             self.target = (self.target + 1) % len(self.waypoints)
             tx, ty = self.waypoints[self.target]
@@ -93,19 +100,29 @@ class RouteController:
 
     def _slipping(self, wheels: tuple[float, float], true: tuple[float, float]) -> bool:
         """Encoders and localisation disagree on forward or turning speed."""
-        return any(abs(a) > floor and abs(a - b) / abs(a) > self.cfg.slip_ratio
-                   for a, b, floor in ((wheels[0], true[0], 0.2), (wheels[1], true[1], 0.3)))
+        return any(
+            abs(a) > floor and abs(a - b) / abs(a) > self.cfg.slip_ratio
+            for a, b, floor in ((wheels[0], true[0], 0.2), (wheels[1], true[1], 0.3))
+        )
 
-    def _monitor(self, t: float, w_cmd: float, wheels: tuple[float, float],
-                 true: tuple[float, float], events: list[Event]) -> None:
+    def _monitor(
+        self,
+        t: float,
+        w_cmd: float,
+        wheels: tuple[float, float],
+        true: tuple[float, float],
+        events: list[Event],
+    ) -> None:
         """Wheel slip (encoders vs. localisation) and heading oscillation (command reversals)."""
         slipping = self._slipping(wheels, true)
         v_wheels, v_true = wheels[0], true[0]
-        self.slip_since = (self.slip_since if self.slip_since is not None else t) if slipping else None
-        if self.slip_since is not None and t - self.slip_since >= self.cfg.slip_hold_s:
-            if self._cooldown_ok("slip", t):
-                events.append(Event("nav_error", "error",
-                                    f"wheel slip: encoders {v_wheels:.2f} m/s, localisation {v_true:.2f} m/s"))
+        self.slip_since = (
+            (self.slip_since if self.slip_since is not None else t) if slipping else None
+        )
+        held = self.slip_since is not None and t - self.slip_since >= self.cfg.slip_hold_s
+        if held and self._cooldown_ok("slip", t):
+            detail = f"wheel slip: encoders {v_wheels:.2f} m/s, localisation {v_true:.2f} m/s"
+            events.append(Event("nav_error", "error", detail))
         if abs(w_cmd) > 0.3:
             sign = math.copysign(1.0, w_cmd)
             if not self.turns or self.turns[-1][1] != sign:
@@ -113,12 +130,24 @@ class RouteController:
         while self.turns and t - self.turns[0][0] > self.cfg.oscillation_window_s:
             self.turns.popleft()
         if len(self.turns) >= self.cfg.oscillation_reversals and self._cooldown_ok("osc", t):
-            events.append(Event("nav_error", "error",
-                                f"heading oscillation: {len(self.turns)} steering reversals in "
-                                f"{self.cfg.oscillation_window_s:.0f} s"))
+            events.append(
+                Event(
+                    "nav_error",
+                    "error",
+                    f"heading oscillation: {len(self.turns)} steering reversals in "
+                    f"{self.cfg.oscillation_window_s:.0f} s",
+                )
+            )
 
-    def step(self, t: float, pose: tuple[float, float, float], obstacle_p: float,
-             front_range: float, wheels: tuple[float, float], true: tuple[float, float]) -> Command:
+    def step(
+        self,
+        t: float,
+        pose: tuple[float, float, float],
+        obstacle_p: float,
+        front_range: float,
+        wheels: tuple[float, float],
+        true: tuple[float, float],
+    ) -> Command:
         """Decide the next velocity command from localisation, perception and range."""
         x, y, yaw = pose
         events: list[Event] = []
@@ -127,7 +156,9 @@ class RouteController:
         if front_range < self.cfg.estop_range:
             if not self.estopped:
                 self.estopped = True
-                events.append(Event("estop", "error", f"safety stop: object at {front_range:.2f} m"))
+                events.append(
+                    Event("estop", "error", f"safety stop: object at {front_range:.2f} m")
+                )
             return Command(0.0, 0.0, events)
         self.estopped = False
         if obstacle_p >= self.cfg.stop_probability and not assisting and v > 0:
@@ -135,8 +166,11 @@ class RouteController:
             held = t - self.stopped_since
             if held >= self.cfg.stall_after_s and not self.stall_reported:
                 self.stall_reported = True
-                events.append(Event("stall", "warn",
-                                    f"stopped {held:.1f} s for obstacle (p={obstacle_p:.2f})"))
+                events.append(
+                    Event(
+                        "stall", "warn", f"stopped {held:.1f} s for obstacle (p={obstacle_p:.2f})"
+                    )
+                )
             if held >= self.cfg.assist_after_s:
                 self.assist_until = t + self.cfg.assist_duration_s
                 events.append(Event("assist", "info", "operator assistance: cleared to proceed"))

@@ -19,11 +19,16 @@ class PerceptionNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 16, 5, stride=2, padding=2), nn.ReLU(),
-            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Conv2d(32, 32, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(3, 16, 5, stride=2, padding=2),
+            nn.ReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 32, 3, stride=2, padding=1),
+            nn.ReLU(),
         )
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(32 * 6 * 8, 64), nn.ReLU(), nn.Linear(64, 1))
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Linear(32 * 6 * 8, 64), nn.ReLU(), nn.Linear(64, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x)).squeeze(-1)

@@ -67,7 +67,9 @@ def load_policy(weights: Path, expected_sha256: str | None = None) -> tuple[Perc
     actual = sha256_file(weights)
     for want in filter(None, (card.weights_sha256, expected_sha256)):
         if actual != want:
-            raise LogFormatError(str(weights), f"weights hash {actual[:12]} != recorded {want[:12]}")
+            raise LogFormatError(
+                str(weights), f"weights hash {actual[:12]} != recorded {want[:12]}"
+            )
     net = PerceptionNet()
     net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
     return Perception(net, card.version), card

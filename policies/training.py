@@ -49,10 +49,13 @@ def _evaluate(net: PerceptionNet, x: torch.Tensor, y: torch.Tensor) -> tuple[flo
     return loss, acc
 
 
-def train_perception(frames: np.ndarray, labels: np.ndarray, config: TrainConfig,
-                     init: PerceptionNet | None = None,
-                     progress: Callable[[int, float, float], None] | None = None,
-                     ) -> tuple[PerceptionNet, TrainReport]:
+def train_perception(
+    frames: np.ndarray,
+    labels: np.ndarray,
+    config: TrainConfig,
+    init: PerceptionNet | None = None,
+    progress: Callable[[int, float, float], None] | None = None,
+) -> tuple[PerceptionNet, TrainReport]:
     """Fit (or fine-tune ``init``) on uint8 frames (N, 96, 128, 3) and 0/1 labels (N,)."""
     torch.manual_seed(config.seed)
     torch.use_deterministic_algorithms(True)
@@ -91,5 +94,10 @@ def train_perception(frames: np.ndarray, labels: np.ndarray, config: TrainConfig
     if best_state is not None:
         net.load_state_dict(best_state)
     val_loss, val_acc = _evaluate(net, x[val_idx], y[val_idx])
-    return net, TrainReport(epochs_run=epochs_run, train_loss=train_loss, val_loss=val_loss,
-                            val_accuracy=val_acc, samples=len(frames))
+    return net, TrainReport(
+        epochs_run=epochs_run,
+        train_loss=train_loss,
+        val_loss=val_loss,
+        val_accuracy=val_acc,
+        samples=len(frames),
+    )

@@ -20,8 +20,12 @@ from robotops.errors import RobotOpsError
 from robotops.settings import get_settings
 
 app = typer.Typer(help="robotops: an agentic data flywheel for robot fleets.", no_args_is_help=True)
-fleet_app = typer.Typer(help="The fleet: simulate shifts, serve the fleet API, query it.", no_args_is_help=True)
-policies_app = typer.Typer(help="Policy versions: train the baseline, list what exists.", no_args_is_help=True)
+fleet_app = typer.Typer(
+    help="The fleet: simulate shifts, serve the fleet API, query it.", no_args_is_help=True
+)
+policies_app = typer.Typer(
+    help="Policy versions: train the baseline, list what exists.", no_args_is_help=True
+)
 app.add_typer(fleet_app, name="fleet")
 app.add_typer(policies_app, name="policies")
 
@@ -69,4 +73,4 @@ def version(as_json: JsonOpt = False) -> None:
 
 
 # Command modules register themselves on the groups above.
-from robotops import cli_fleet, cli_policies, cli_demo  # noqa: E402,F401
+from robotops import cli_demo, cli_fleet, cli_policies  # noqa: E402,F401

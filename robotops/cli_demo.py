@@ -16,7 +16,9 @@ def demo(
     robots: Annotated[int, typer.Option(help="Fleet size (6 or more includes #104).")] = 8,
     minutes: Annotated[float, typer.Option(help="Simulated minutes per shift.")] = 4.0,
     seed: Annotated[int, typer.Option(help="Seed; the same seed gives the same figures.")] = 0,
-    quick: Annotated[bool, typer.Option(help="Small and fast (for tests): 6 robots x 1.5 min.")] = False,
+    quick: Annotated[
+        bool, typer.Option(help="Small and fast (for tests): 6 robots x 1.5 min.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the flywheel demo on the simulated warehouse fleet and write a report."""

@@ -19,16 +19,26 @@ def simulate(
     robots: Annotated[int, typer.Option(help="Fleet size; robot ids start at 101.")] = 8,
     minutes: Annotated[float, typer.Option(help="Shift length in simulated minutes.")] = 4.0,
     seed: Annotated[int, typer.Option(help="Seed for hazard placement and noise.")] = 0,
-    hazards: Annotated[str, typer.Option(help="Comma list: glare,shadow,oil,latency,obstacle; '' for none.")] = "glare,shadow,oil,latency,obstacle",
-    out: Annotated[Path | None, typer.Option("--out", help="Fleet directory (default: DATA_DIR/fleet).")] = None,
+    hazards: Annotated[
+        str, typer.Option(help="Comma list: glare,shadow,oil,latency,obstacle; '' for none.")
+    ] = "glare,shadow,oil,latency,obstacle",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Fleet directory (default: DATA_DIR/fleet).")
+    ] = None,
     workers: Annotated[int, typer.Option(help="Processes; 0 = one per CPU.")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Run one shift of the simulated warehouse fleet; each robot leaves an MCAP log on board."""
     from robotops.sim.fleet.shift import ShiftConfig, run_shift
 
-    config = ShiftConfig(robots=robots, minutes=minutes, seed=seed, site=get_settings().site,
-                         hazards=[h for h in hazards.split(",") if h.strip()], workers=workers)
+    config = ShiftConfig(
+        robots=robots,
+        minutes=minutes,
+        seed=seed,
+        site=get_settings().site,
+        hazards=[h for h in hazards.split(",") if h.strip()],
+        workers=workers,
+    )
     root = resolve_fleet_dir(out)
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task(f"simulating {robots} robots x {minutes:g} min", total=robots)
@@ -40,15 +50,24 @@ def simulate(
     for col in ("robot", "distance m", "missions", "stalls", "estops", "collisions", "nav errors"):
         table.add_column(col, justify="right")
     for rid, m in summary.per_robot.items():
-        table.add_row(f"#{rid}", f"{m['distance_m']:.0f}", *(str(int(m[k])) for k in ("missions", "stalls", "estops", "collisions", "nav_errors")))
+        table.add_row(
+            f"#{rid}",
+            f"{m['distance_m']:.0f}",
+            *(str(int(m[k])) for k in ("missions", "stalls", "estops", "collisions", "nav_errors")),
+        )
     console.print(table)
-    console.print(f"{len(summary.incidents)} incidents, {summary.bytes_logged / 1e6:.1f} MB logged on the robots")
+    console.print(
+        f"{len(summary.incidents)} incidents, "
+        f"{summary.bytes_logged / 1e6:.1f} MB logged on the robots"
+    )
 
 
 @fleet_app.command("serve")
 @clean_errors
 def serve(
-    fleet_dir: Annotated[Path | None, typer.Option("--dir", help="Fleet directory (default: DATA_DIR/fleet).")] = None,
+    fleet_dir: Annotated[
+        Path | None, typer.Option("--dir", help="Fleet directory (default: DATA_DIR/fleet).")
+    ] = None,
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8765,
 ) -> None:

@@ -15,8 +15,12 @@ from robotops.cli import JsonOpt, clean_errors, console, emit_json, policies_app
 def train_baseline_cmd(
     frames: Annotated[int, typer.Option(help="Clean frames to render.")] = 2400,
     seed: Annotated[int, typer.Option(help="Seed for rendering and training.")] = 0,
-    epochs: Annotated[int, typer.Option(help="Maximum epochs (early stopping on validation).")] = 12,
-    out: Annotated[Path, typer.Option(help="Where to write v1.pt and v1.json.")] = Path("policies/weights"),
+    epochs: Annotated[
+        int, typer.Option(help="Maximum epochs (early stopping on validation).")
+    ] = 12,
+    out: Annotated[Path, typer.Option(help="Where to write v1.pt and v1.json.")] = Path(
+        "policies/weights"
+    ),
     as_json: JsonOpt = False,
 ) -> None:
     """Reproduce the baseline v1: perception trained on clean frames only (no glare, no shadow)."""
@@ -24,7 +28,9 @@ def train_baseline_cmd(
 
     with console.status(f"rendering {frames} clean frames and training"):
         path, card = train_baseline(out, frames, seed, epochs)
-    emit_json(card) if as_json else typer.echo(f"{path}  sha256 {card.weights_sha256[:12]}  {card.metrics}")
+    emit_json(card) if as_json else typer.echo(
+        f"{path}  sha256 {card.weights_sha256[:12]}  {card.metrics}"
+    )
 
 
 @policies_app.command("list")

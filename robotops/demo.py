@@ -55,23 +55,43 @@ def _pick_incident(incidents: list[Incident]) -> Incident | None:
     return (story or [i for i in incidents if i.kind == "stall"] or incidents or [None])[0]
 
 
-def _report(out: Path, summary: ShiftSummary, incident: Incident | None, frame: Image.Image | None,
-            window_bytes: int, log_bytes: int, transfer_s: float) -> Path:
-    lines = [f"# robotops demo — {summary.shift_id}", "",
-             f"{summary.robots} robots, {summary.duration_s / 60:g} simulated minutes, "
-             f"{len(summary.incidents)} incidents, {summary.bytes_logged / 1e6:.1f} MB logged on board.", "",
-             "| robot | distance m | missions | stalls | e-stops | collisions | nav errors |",
-             "|---|---|---|---|---|---|---|"]
+def _report(
+    out: Path,
+    summary: ShiftSummary,
+    incident: Incident | None,
+    frame: Image.Image | None,
+    window_bytes: int,
+    log_bytes: int,
+    transfer_s: float,
+) -> Path:
+    lines = [
+        f"# robotops demo — {summary.shift_id}",
+        "",
+        f"{summary.robots} robots, {summary.duration_s / 60:g} simulated minutes, "
+        f"{len(summary.incidents)} incidents, {summary.bytes_logged / 1e6:.1f} MB logged on board.",
+        "",
+        "| robot | distance m | missions | stalls | e-stops | collisions | nav errors |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for rid, m in summary.per_robot.items():
-        lines.append(f"| #{rid} | {m['distance_m']:.0f} | {m['missions']:.0f} | {m['stalls']:.0f} | "
-                     f"{m['estops']:.0f} | {m['collisions']:.0f} | {m['nav_errors']:.0f} |")
+        lines.append(
+            f"| #{rid} | {m['distance_m']:.0f} | {m['missions']:.0f} | {m['stalls']:.0f} | "
+            f"{m['estops']:.0f} | {m['collisions']:.0f} | {m['nav_errors']:.0f} |"
+        )
     if incident:
-        lines += ["", f"## Pulled: {incident.incident_id} (#{incident.robot_id} {incident.kind})", "",
-                  f"{incident.detail}. Window of ±{WINDOW_S:g} s, {len(PULL_TOPICS)} topics: "
-                  f"{window_bytes / 1e3:.0f} kB of a {log_bytes / 1e6:.1f} MB log "
-                  f"({100 * window_bytes / max(log_bytes, 1):.1f} %), {transfer_s:.1f} s over the site link."]
+        lines += [
+            "",
+            f"## Pulled: {incident.incident_id} (#{incident.robot_id} {incident.kind})",
+            "",
+            f"{incident.detail}. Window of ±{WINDOW_S:g} s, {len(PULL_TOPICS)} topics: "
+            f"{window_bytes / 1e3:.0f} kB of a {log_bytes / 1e6:.1f} MB log "
+            f"({100 * window_bytes / max(log_bytes, 1):.1f} %), "
+            f"{transfer_s:.1f} s over the site link.",
+        ]
         if frame is not None:
-            frame.resize((frame.width * 3, frame.height * 3), Image.NEAREST).save(out / "incident_frame.png")
+            frame.resize((frame.width * 3, frame.height * 3), Image.NEAREST).save(
+                out / "incident_frame.png"
+            )
             lines += ["", "![camera at the incident](incident_frame.png)"]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
@@ -86,7 +106,10 @@ def run_demo(out: Path, config: ShiftConfig, say: Callable[[str], None] = print)
     pulled.mkdir(parents=True)
     phases: dict[str, float] = {}
     t0 = time.monotonic()
-    say(f"1/3 observe: a shift of {config.robots} robots x {config.minutes:g} min with {', '.join(config.hazards) or 'no hazards'}")
+    say(
+        f"1/3 observe: a shift of {config.robots} robots x {config.minutes:g} min with "
+        f"{', '.join(config.hazards) or 'no hazards'}"
+    )
     summary = run_shift(fleet_dir, config, progress=lambda rid: say(f"    robot #{rid} done"))
     phases["shift"] = time.monotonic() - t0
     say(f"    {len(summary.incidents)} incidents")
@@ -96,13 +119,23 @@ def run_demo(out: Path, config: ShiftConfig, say: Callable[[str], None] = print)
         incident = _pick_incident(fleet.incidents())
         if incident:
             t1 = time.monotonic()
-            log = next(lg for lg in fleet.logs(incident.robot_id) if lg.log_name == incident.log_name)
+            log = next(
+                lg for lg in fleet.logs(incident.robot_id) if lg.log_name == incident.log_name
+            )
             half = int(WINDOW_S * 1e9)
-            upload = fleet.request_upload(incident.robot_id, UploadRequest(
-                log_name=incident.log_name, start_ns=incident.time_ns - half,
-                end_ns=incident.time_ns + half, topics=PULL_TOPICS))
-            say(f"    pulling {incident.incident_id}: {upload.size_bytes / 1e3:.0f} kB at "
-                f"{upload.link_speed_bps / 1e6:g} MB/s (the log is {log.size_bytes / 1e6:.1f} MB)")
+            upload = fleet.request_upload(
+                incident.robot_id,
+                UploadRequest(
+                    log_name=incident.log_name,
+                    start_ns=incident.time_ns - half,
+                    end_ns=incident.time_ns + half,
+                    topics=PULL_TOPICS,
+                ),
+            )
+            say(
+                f"    pulling {incident.incident_id}: {upload.size_bytes / 1e3:.0f} kB at "
+                f"{upload.link_speed_bps / 1e6:g} MB/s (the log is {log.size_bytes / 1e6:.1f} MB)"
+            )
             path = fleet.download_upload(upload, pulled / f"{incident.incident_id}.mcap")
             transfer_s = time.monotonic() - t1
             window_bytes, log_bytes = upload.size_bytes, log.size_bytes
@@ -110,5 +143,12 @@ def run_demo(out: Path, config: ShiftConfig, say: Callable[[str], None] = print)
     phases["collect"] = time.monotonic() - t0 - phases["shift"]
     report = _report(out, summary, incident, frame, window_bytes, log_bytes, transfer_s)
     say(f"3/3 report: {report}")
-    return DemoResult(shift=summary, pulled_incident=incident, window_bytes=window_bytes,
-                      log_bytes=log_bytes, transfer_s=transfer_s, report=str(report), phases_s=phases)
+    return DemoResult(
+        shift=summary,
+        pulled_incident=incident,
+        window_bytes=window_bytes,
+        log_bytes=log_bytes,
+        transfer_s=transfer_s,
+        report=str(report),
+        phases_s=phases,
+    )

@@ -36,7 +36,9 @@ class SimSettings(BaseModel):
 class CatalogSettings(BaseModel):
     """The SQL catalog: SQLite file under the data dir unless a URL (e.g. PostgreSQL) is given."""
 
-    url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///DATA_DIR/catalog.db")
+    url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///DATA_DIR/catalog.db"
+    )
 
 
 class BlobSettings(BaseModel):

@@ -79,13 +79,21 @@ class EpisodeResult(BaseModel):
 
 class Recorder(Protocol):
     def image(self, t_ns: int, jpeg: bytes) -> None: ...
-    def scan(self, t_ns: int, ranges: list[float], angle_min: float, angle_max: float, range_max: float) -> None: ...
+    def scan(
+        self, t_ns: int, ranges: list[float], angle_min: float, angle_max: float, range_max: float
+    ) -> None: ...
     def odom(self, t_ns: int, x: float, y: float, yaw: float, v: float, w: float) -> None: ...
     def pose(self, t_ns: int, x: float, y: float, yaw: float) -> None: ...
     def cmd_vel(self, t_ns: int, v: float, w: float) -> None: ...
-    def perception(self, t_ns: int, probability: float, obstacle: bool, model_version: str) -> None: ...
-    def diagnostics(self, t_ns: int, name: str, level: int, message: str, values: dict[str, str]) -> None: ...
-    def event(self, t_ns: int, kind: str, severity: str, robot_id: str, zone: str, detail: str) -> None: ...
+    def perception(
+        self, t_ns: int, probability: float, obstacle: bool, model_version: str
+    ) -> None: ...
+    def diagnostics(
+        self, t_ns: int, name: str, level: int, message: str, values: dict[str, str]
+    ) -> None: ...
+    def event(
+        self, t_ns: int, kind: str, severity: str, robot_id: str, zone: str, detail: str
+    ) -> None: ...
 
 
 def route(aisle: int) -> list[tuple[float, float]]:
@@ -113,16 +121,32 @@ class _Odometry:
         self.yaw += w * dt
 
 
-def run_episode(world: WorldSpec, perception: Perception, seed: int, duration_s: float,
-                start_ns: int = 0, robot_id: str = "sim", zone: str = "", rates: Rates | None = None,
-                controller: ControllerConfig | None = None,
-                recorder: Recorder | None = None) -> EpisodeResult:
+def run_episode(
+    world: WorldSpec,
+    perception: Perception,
+    seed: int,
+    duration_s: float,
+    start_ns: int = 0,
+    robot_id: str = "sim",
+    zone: str = "",
+    rates: Rates | None = None,
+    controller: ControllerConfig | None = None,
+    recorder: Recorder | None = None,
+) -> EpisodeResult:
     """Simulate ``duration_s`` seconds; record to ``recorder`` if given."""
     rates = rates or Rates()
     sim = WarehouseSim(world, seed, rates.dt, rates.width, rates.height)
     try:
-        return _Loop(sim, perception, rates, controller or ControllerConfig(), recorder,
-                     robot_id, zone, start_ns).run(duration_s)
+        return _Loop(
+            sim,
+            perception,
+            rates,
+            controller or ControllerConfig(),
+            recorder,
+            robot_id,
+            zone,
+            start_ns,
+        ).run(duration_s)
     finally:
         sim.close()
 
@@ -130,9 +154,17 @@ def run_episode(world: WorldSpec, perception: Perception, seed: int, duration_s:
 class _Loop:
     """The per-tick work of an episode, split into small steps."""
 
-    def __init__(self, sim: WarehouseSim, perception: Perception, rates: Rates,
-                 cfg: ControllerConfig, recorder: Recorder | None, robot_id: str, zone: str,
-                 start_ns: int) -> None:
+    def __init__(
+        self,
+        sim: WarehouseSim,
+        perception: Perception,
+        rates: Rates,
+        cfg: ControllerConfig,
+        recorder: Recorder | None,
+        robot_id: str,
+        zone: str,
+        start_ns: int,
+    ) -> None:
         self.sim, self.perception, self.rates, self.rec = sim, perception, rates, recorder
         self.robot_id, self.zone, self.start_ns = robot_id, zone, start_ns
         self.ctrl = RouteController(route(sim.spec.aisle), cfg)
@@ -175,8 +207,12 @@ class _Loop:
         if self.rec:
             t = self.t_ns()
             self.rec.image(t, encode_jpeg(frame))
-            self.rec.perception(t, self.obstacle_p, self.obstacle_p >= self.ctrl.cfg.stop_probability,
-                                self.perception.version)
+            self.rec.perception(
+                t,
+                self.obstacle_p,
+                self.obstacle_p >= self.ctrl.cfg.stop_probability,
+                self.perception.version,
+            )
 
     def _control(self, ranges: np.ndarray, period: float) -> None:
         s = self.sim.state()
@@ -188,8 +224,14 @@ class _Loop:
         while self.recent and self.sim.time - self.recent[0][0] > 3.0:
             self.recent.popleft()
         front = float(np.min(ranges[FRONT_BEAMS]))
-        cmd = self.ctrl.step(self.sim.time, (s.x, s.y, s.yaw), self.obstacle_p, front,
-                             (v_wheels, w_wheels), (s.v, s.w))
+        cmd = self.ctrl.step(
+            self.sim.time,
+            (s.x, s.y, s.yaw),
+            self.obstacle_p,
+            front,
+            (v_wheels, w_wheels),
+            (s.v, s.w),
+        )
         if cmd.assist_started:
             self.sim.clear_obstacles_near()
         self._account(s.v, cmd.w, acting, float(np.min(ranges)), period)
@@ -205,8 +247,9 @@ class _Loop:
                 self.rec.pose(t, s.x, s.y, s.yaw)
         self.hash.update(struct.pack("<5d", s.x, s.y, s.yaw, cmd.v, cmd.w))
 
-    def _account(self, v_true: float, w_cmd: float, acting: frozenset[str], clearance: float,
-                 period: float) -> None:
+    def _account(
+        self, v_true: float, w_cmd: float, acting: frozenset[str], clearance: float, period: float
+    ) -> None:
         r = self.result
         r.distance_m += abs(v_true) * period
         r.min_clearance_m = min(r.min_clearance_m, clearance)
@@ -233,15 +276,28 @@ class _Loop:
 
     def _event(self, ev: Event) -> None:
         r = self.result
-        counters = {"stall": "stalls", "estop": "estops", "collision": "collisions",
-                    "nav_error": "nav_errors", "assist": "assists", "mission_complete": "missions"}
+        counters = {
+            "stall": "stalls",
+            "estop": "estops",
+            "collision": "collisions",
+            "nav_error": "nav_errors",
+            "assist": "assists",
+            "mission_complete": "missions",
+        }
         if ev.kind in counters:
             setattr(r, counters[ev.kind], getattr(r, counters[ev.kind]) + 1)
         if ev.kind in INCIDENT_KINDS:
             seen = sorted(set().union(*(a for _, a in self.recent)))
             cause = next((c for c in CAUSE_PRIORITY[ev.kind] if c in seen), "unknown")
-            r.incidents.append(IncidentTruth(t=round(self.sim.time, 3), kind=ev.kind,
-                                             detail=ev.detail, cause=cause, hazards_acting=seen))
+            r.incidents.append(
+                IncidentTruth(
+                    t=round(self.sim.time, 3),
+                    kind=ev.kind,
+                    detail=ev.detail,
+                    cause=cause,
+                    hazards_acting=seen,
+                )
+            )
         if self.rec:
             self.rec.event(self.t_ns(), ev.kind, ev.severity, self.robot_id, self.zone, ev.detail)
 
@@ -249,8 +305,15 @@ class _Loop:
         if not self.rec:
             return
         wl, wr = self.sim.wheel_speeds()
-        self.rec.diagnostics(self.t_ns(), "drive", 0, "ok", {
-            "left_wheel_rad_s": f"{wl:.3f}", "right_wheel_rad_s": f"{wr:.3f}",
-            "obstacle_probability": f"{self.obstacle_p:.3f}",
-            "motor_controller": self.sim.motor_controller,
-        })
+        self.rec.diagnostics(
+            self.t_ns(),
+            "drive",
+            0,
+            "ok",
+            {
+                "left_wheel_rad_s": f"{wl:.3f}",
+                "right_wheel_rad_s": f"{wr:.3f}",
+                "obstacle_probability": f"{self.obstacle_p:.3f}",
+                "motor_controller": self.sim.motor_controller,
+            },
+        )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from mcap.reader import make_reader
+from typer.testing import CliRunner
+
 from robotops.cli import app
 from robotops.settings import get_settings
-from typer.testing import CliRunner
 
 
 def test_quick_demo_runs_end_to_end():

@@ -119,7 +119,9 @@ class FleetStore:
         return record.policies[version]
 
     def policy_infos(self) -> list[PolicyInfo]:
-        return [PolicyInfo(version=p.version, sha256=p.sha256) for p in self.load().policies.values()]
+        return [
+            PolicyInfo(version=p.version, sha256=p.sha256) for p in self.load().policies.values()
+        ]
 
     def log_dir(self, robot_id: str) -> Path:
         return self.root / "robots" / robot_id / "logs"

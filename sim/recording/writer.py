@@ -27,7 +27,10 @@ ZERO_COV = [0.0] * 36
 
 
 def _header(t_ns: int, frame: str) -> dict[str, Any]:
-    return {"stamp": {"sec": t_ns // 1_000_000_000, "nanosec": t_ns % 1_000_000_000}, "frame_id": frame}
+    return {
+        "stamp": {"sec": t_ns // 1_000_000_000, "nanosec": t_ns % 1_000_000_000},
+        "frame_id": frame,
+    }
 
 
 def _quat(yaw: float) -> dict[str, float]:
@@ -43,7 +46,9 @@ class RobotLogWriter:
         self._tmp = self.path.with_suffix(".mcap.part")
         self._file = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()
         self._writer = Writer(self._file, chunk_size=chunk_size, compression=CompressionType.ZSTD)
-        self._schemas = {t: self._writer.register_msgdef(schema_name(m), msgdef(m)) for t, m in TOPICS.items()}
+        self._schemas = {
+            t: self._writer.register_msgdef(schema_name(m), msgdef(m)) for t, m in TOPICS.items()
+        }
         self._seq: dict[str, int] = dict.fromkeys(TOPICS, 0)
         self._writer.add_metadata("robot", metadata)
 
@@ -64,57 +69,120 @@ class RobotLogWriter:
 
     def _write(self, topic: str, t_ns: int, message: dict[str, Any]) -> None:
         self._seq[topic] += 1
-        self._writer.write_message(topic, self._schemas[topic], message, t_ns, t_ns, self._seq[topic])
+        self._writer.write_message(
+            topic, self._schemas[topic], message, t_ns, t_ns, self._seq[topic]
+        )
 
     def image(self, t_ns: int, jpeg: bytes) -> None:
-        self._write("/camera/image/compressed", t_ns,
-                    {"header": _header(t_ns, "camera"), "format": "jpeg", "data": jpeg})
+        self._write(
+            "/camera/image/compressed",
+            t_ns,
+            {"header": _header(t_ns, "camera"), "format": "jpeg", "data": jpeg},
+        )
 
-    def scan(self, t_ns: int, ranges: list[float], angle_min: float, angle_max: float,
-             range_max: float) -> None:
+    def scan(
+        self, t_ns: int, ranges: list[float], angle_min: float, angle_max: float, range_max: float
+    ) -> None:
         inc = (angle_max - angle_min) / max(len(ranges) - 1, 1)
-        self._write("/scan", t_ns, {
-            "header": _header(t_ns, "laser"), "angle_min": angle_min, "angle_max": angle_max,
-            "angle_increment": inc, "time_increment": 0.0, "scan_time": 0.1, "range_min": 0.05,
-            "range_max": range_max, "ranges": ranges, "intensities": [],
-        })
+        self._write(
+            "/scan",
+            t_ns,
+            {
+                "header": _header(t_ns, "laser"),
+                "angle_min": angle_min,
+                "angle_max": angle_max,
+                "angle_increment": inc,
+                "time_increment": 0.0,
+                "scan_time": 0.1,
+                "range_min": 0.05,
+                "range_max": range_max,
+                "ranges": ranges,
+                "intensities": [],
+            },
+        )
 
     def odom(self, t_ns: int, x: float, y: float, yaw: float, v: float, w: float) -> None:
-        self._write("/odom", t_ns, {
-            "header": _header(t_ns, "odom"), "child_frame_id": "base_link",
-            "pose": {"pose": {"position": {"x": x, "y": y, "z": 0.0}, "orientation": _quat(yaw)},
-                     "covariance": ZERO_COV},
-            "twist": {"twist": {"linear": {"x": v, "y": 0.0, "z": 0.0},
-                                "angular": {"x": 0.0, "y": 0.0, "z": w}}, "covariance": ZERO_COV},
-        })
+        self._write(
+            "/odom",
+            t_ns,
+            {
+                "header": _header(t_ns, "odom"),
+                "child_frame_id": "base_link",
+                "pose": {
+                    "pose": {"position": {"x": x, "y": y, "z": 0.0}, "orientation": _quat(yaw)},
+                    "covariance": ZERO_COV,
+                },
+                "twist": {
+                    "twist": {
+                        "linear": {"x": v, "y": 0.0, "z": 0.0},
+                        "angular": {"x": 0.0, "y": 0.0, "z": w},
+                    },
+                    "covariance": ZERO_COV,
+                },
+            },
+        )
 
     def pose(self, t_ns: int, x: float, y: float, yaw: float) -> None:
-        self._write("/localization/pose", t_ns, {
-            "header": _header(t_ns, "map"),
-            "pose": {"position": {"x": x, "y": y, "z": 0.0}, "orientation": _quat(yaw)},
-        })
+        self._write(
+            "/localization/pose",
+            t_ns,
+            {
+                "header": _header(t_ns, "map"),
+                "pose": {"position": {"x": x, "y": y, "z": 0.0}, "orientation": _quat(yaw)},
+            },
+        )
 
     def cmd_vel(self, t_ns: int, v: float, w: float) -> None:
-        self._write("/cmd_vel", t_ns, {"linear": {"x": v, "y": 0.0, "z": 0.0},
-                                      "angular": {"x": 0.0, "y": 0.0, "z": w}})
+        self._write(
+            "/cmd_vel",
+            t_ns,
+            {"linear": {"x": v, "y": 0.0, "z": 0.0}, "angular": {"x": 0.0, "y": 0.0, "z": w}},
+        )
 
     def perception(self, t_ns: int, probability: float, obstacle: bool, model_version: str) -> None:
-        self._write("/perception/obstacle", t_ns, {
-            "header": _header(t_ns, "camera"), "probability": probability, "obstacle": obstacle,
-            "model_version": model_version,
-        })
+        self._write(
+            "/perception/obstacle",
+            t_ns,
+            {
+                "header": _header(t_ns, "camera"),
+                "probability": probability,
+                "obstacle": obstacle,
+                "model_version": model_version,
+            },
+        )
 
-    def diagnostics(self, t_ns: int, name: str, level: int, message: str,
-                    values: dict[str, str]) -> None:
-        self._write("/diagnostics", t_ns, {
-            "header": _header(t_ns, "base_link"),
-            "status": [{"level": level, "name": name, "message": message, "hardware_id": name,
-                        "values": [{"key": k, "value": v} for k, v in values.items()]}],
-        })
+    def diagnostics(
+        self, t_ns: int, name: str, level: int, message: str, values: dict[str, str]
+    ) -> None:
+        self._write(
+            "/diagnostics",
+            t_ns,
+            {
+                "header": _header(t_ns, "base_link"),
+                "status": [
+                    {
+                        "level": level,
+                        "name": name,
+                        "message": message,
+                        "hardware_id": name,
+                        "values": [{"key": k, "value": v} for k, v in values.items()],
+                    }
+                ],
+            },
+        )
 
-    def event(self, t_ns: int, kind: str, severity: str, robot_id: str, zone: str,
-              detail: str) -> None:
-        self._write("/events", t_ns, {
-            "header": _header(t_ns, "base_link"), "kind": kind, "severity": severity,
-            "robot_id": robot_id, "zone": zone, "detail": detail,
-        })
+    def event(
+        self, t_ns: int, kind: str, severity: str, robot_id: str, zone: str, detail: str
+    ) -> None:
+        self._write(
+            "/events",
+            t_ns,
+            {
+                "header": _header(t_ns, "base_link"),
+                "kind": kind,
+                "severity": severity,
+                "robot_id": robot_id,
+                "zone": zone,
+                "detail": detail,
+            },
+        )

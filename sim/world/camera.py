@@ -39,8 +39,10 @@ def project(
     return w / 2 + f * rel[0] / depth, h / 2 - f * rel[1] / depth, float(depth)
 
 
-def glare_strength(intensity: float, facing_yaw: float, point: np.ndarray, cam_pos: np.ndarray) -> float:
-    """Retro-reflection: strongest when the vest's front or back faces the camera, falls with range."""
+def glare_strength(
+    intensity: float, facing_yaw: float, point: np.ndarray, cam_pos: np.ndarray
+) -> float:
+    """Retro-reflection peaks when the vest's front or back faces the camera; fades with range."""
     to_cam = cam_pos - point
     dist = float(np.linalg.norm(to_cam))
     normal = np.array([math.cos(facing_yaw), math.sin(facing_yaw), 0.0])
@@ -49,12 +51,20 @@ def glare_strength(intensity: float, facing_yaw: float, point: np.ndarray, cam_p
     return intensity * retro * min(1.5, (2.5 / max(dist, 0.5)) ** 2)
 
 
-def visible(model: mujoco.MjModel, data: mujoco.MjData, cam_pos: np.ndarray, point: np.ndarray,
-            target_body: int, robot_body: int) -> bool:
-    """True when the first thing a ray from the camera hits on its way to ``point`` is the target."""
+def visible(
+    model: mujoco.MjModel,
+    data: mujoco.MjData,
+    cam_pos: np.ndarray,
+    point: np.ndarray,
+    target_body: int,
+    robot_body: int,
+) -> bool:
+    """True when the first thing a camera ray toward ``point`` hits is the target body."""
     vec = point - cam_pos
     geomid = np.array([-1], dtype=np.int32)
-    dist = mujoco.mj_ray(model, data, cam_pos, vec / np.linalg.norm(vec), None, 1, robot_body, geomid)
+    dist = mujoco.mj_ray(
+        model, data, cam_pos, vec / np.linalg.norm(vec), None, 1, robot_body, geomid
+    )
     if geomid[0] < 0:
         return True
     return model.geom_bodyid[geomid[0]] == target_body or dist >= np.linalg.norm(vec) - 0.3
@@ -75,8 +85,9 @@ def _ghosts(s: GlareSource, xx: np.ndarray, yy: np.ndarray, w: int, h: int) -> n
     return out
 
 
-def apply_sensor_model(rgb: np.ndarray, sources: list[GlareSource], rng: np.random.Generator,
-                       noise_std: float = 2.0) -> np.ndarray:
+def apply_sensor_model(
+    rgb: np.ndarray, sources: list[GlareSource], rng: np.random.Generator, noise_std: float = 2.0
+) -> np.ndarray:
     """Add flare and auto-exposure to a rendered frame, then the sensor's read noise."""
     img = rgb.astype(np.float32)
     h, w = img.shape[:2]
@@ -87,7 +98,9 @@ def apply_sensor_model(rgb: np.ndarray, sources: list[GlareSource], rng: np.rand
         for s in sources:
             sigma = 3.0 + 9.0 * min(s.strength, 1.5)
             bloom = np.exp(-((xx - s.u) ** 2 + (yy - s.v) ** 2) / (2 * sigma**2))
-            streak = np.exp(-np.abs(yy - s.v) / 1.5) * np.exp(-np.abs(xx - s.u) / (w * 0.35 * s.strength + 1))
+            streak = np.exp(-np.abs(yy - s.v) / 1.5) * np.exp(
+                -np.abs(xx - s.u) / (w * 0.35 * s.strength + 1)
+            )
             img += (600.0 * s.strength * bloom + 260.0 * s.strength * streak)[..., None]
             img += _ghosts(s, xx, yy, w, h)
     img += rng.normal(0.0, noise_std, img.shape).astype(np.float32)

@@ -108,8 +108,8 @@ def _robot(spec: WorldSpec) -> str:
     for i in range(RANGE_BEAMS):
         a = math.radians(-RANGE_FOV_DEG / 2 + i * RANGE_FOV_DEG / (RANGE_BEAMS - 1))
         sites.append(
-            f'<site name="range_{i}" pos="0.31 0 0.12" zaxis="{math.cos(a):.6f} {math.sin(a):.6f} 0"'
-            ' size="0.01"/>'
+            f'<site name="range_{i}" pos="0.31 0 0.12" '
+            f'zaxis="{math.cos(a):.6f} {math.sin(a):.6f} 0" size="0.01"/>'
         )
     wheels = []
     for name, y in (("left", WHEEL_BASE / 2), ("right", -WHEEL_BASE / 2)):
@@ -218,7 +218,10 @@ def build_mjcf(spec: WorldSpec, dt: float = 0.002, width: int = 128, height: int
     <velocity name="right" joint="right" kv="8" ctrlrange="-15 15" forcerange="-25 25"/>
   </actuator>
   <sensor>""")
-    parts += [f'    <rangefinder name="range_{i}" site="range_{i}" cutoff="8"/>' for i in range(RANGE_BEAMS)]
+    parts += [
+        f'    <rangefinder name="range_{i}" site="range_{i}" cutoff="8"/>'
+        for i in range(RANGE_BEAMS)
+    ]
     parts.append("  </sensor>\n</mujoco>\n")
     return "\n".join(parts)
 

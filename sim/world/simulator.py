@@ -17,7 +17,13 @@ import mujoco
 import numpy as np
 
 from robotops.sim.world import actors
-from robotops.sim.world.camera import GlareSource, apply_sensor_model, glare_strength, project, visible
+from robotops.sim.world.camera import (
+    GlareSource,
+    apply_sensor_model,
+    glare_strength,
+    project,
+    visible,
+)
 from robotops.sim.world.mjcf import RANGE_BEAMS, RANGE_FOV_DEG, WHEEL_BASE, WHEEL_RADIUS, build_mjcf
 from robotops.sim.world.specs import AISLE_CENTERS_Y, WorldSpec
 
@@ -39,8 +45,9 @@ class RobotState:
 class WarehouseSim:
     """A steppable warehouse world around one robot."""
 
-    def __init__(self, spec: WorldSpec, seed: int, dt: float = 0.002, width: int = 128,
-                 height: int = 96) -> None:
+    def __init__(
+        self, spec: WorldSpec, seed: int, dt: float = 0.002, width: int = 128, height: int = 96
+    ) -> None:
         self.spec = spec
         self.model = mujoco.MjModel.from_xml_string(build_mjcf(spec, dt, width, height))
         self.data = mujoco.MjData(self.model)
@@ -89,7 +96,9 @@ class WarehouseSim:
     def _place_actors(self) -> None:
         t, aisle = self.time, self.spec.aisle
         for i, f in enumerate(self.spec.forklifts):
-            self._set_mocap(f"forklift_{i}", actors.forklift_pose(f, aisle, self._forklift_travel[i]))
+            self._set_mocap(
+                f"forklift_{i}", actors.forklift_pose(f, aisle, self._forklift_travel[i])
+            )
         for i, w in enumerate(self.spec.workers):
             self._set_mocap(f"worker_{i}", actors.worker_pose(w, aisle))
         for i, g in enumerate(self.spec.hazard("glare")):
@@ -166,7 +175,9 @@ class WarehouseSim:
             x, y, yaw = actors.glare_worker_pose(g, self.spec.aisle)
             point = np.array([x, y, 1.12])
             pix = project(point, cam_pos, cam_mat, fovy, self.width, self.height)
-            if pix is None or not (-20 <= pix[0] <= self.width + 20 and -20 <= pix[1] <= self.height + 20):
+            if pix is None or not (
+                -20 <= pix[0] <= self.width + 20 and -20 <= pix[1] <= self.height + 20
+            ):
                 continue
             if not visible(self.model, self.data, cam_pos, point, body, self.robot_body):
                 continue
@@ -198,7 +209,9 @@ class WarehouseSim:
             other = g2 if g1 in self.robot_geoms else g1
             if other in self.ignored_geoms:
                 continue
-            name = self.model.geom(other).name or self.model.body(self.model.geom_bodyid[other]).name
+            name = (
+                self.model.geom(other).name or self.model.body(self.model.geom_bodyid[other]).name
+            )
             hits.append(name)
         return sorted(set(hits))
 
@@ -231,7 +244,9 @@ class WarehouseSim:
                 acting.add("forklift")
         return acting
 
-    def teleport(self, pose: tuple[float, float, float], actor_poses: dict[str, actors.Pose2D | None]) -> None:
+    def teleport(
+        self, pose: tuple[float, float, float], actor_poses: dict[str, actors.Pose2D | None]
+    ) -> None:
         """Put the robot and named mocap actors somewhere directly (for rendering datasets)."""
         x, y, yaw = pose
         self.data.qpos[0:3] = (x, y, WHEEL_RADIUS)

@@ -6,8 +6,9 @@ import json
 
 import pytest
 import typer
-from robotops.cli import app
 from typer.testing import CliRunner
+
+from robotops.cli import app
 
 runner = CliRunner()
 
@@ -34,8 +35,24 @@ def test_every_command_has_help(path):
 
 
 def test_simulate_json_is_machine_readable(tmp_path):
-    result = runner.invoke(app, ["fleet", "simulate", "--robots", "1", "--minutes", "0.1",
-                                 "--hazards", "", "--workers", "1", "--out", str(tmp_path), "--json"])
+    result = runner.invoke(
+        app,
+        [
+            "fleet",
+            "simulate",
+            "--robots",
+            "1",
+            "--minutes",
+            "0.1",
+            "--hazards",
+            "",
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path),
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["shift_id"] == "shift-001" and summary["robots"] == 1

@@ -11,8 +11,14 @@ def run(ctrl: RouteController, seconds: float, **kw):
     events, cmd, t = [], None, 0.0
     for i in range(round(seconds * 20)):
         t = i / 20
-        cmd = ctrl.step(t, kw.get("pose", (0.0, 0.0, 0.0)), kw.get("p", 0.0), kw.get("front", 8.0),
-                        kw.get("wheels", (1.0, 0.0)), kw.get("true", (1.0, 0.0)))
+        cmd = ctrl.step(
+            t,
+            kw.get("pose", (0.0, 0.0, 0.0)),
+            kw.get("p", 0.0),
+            kw.get("front", 8.0),
+            kw.get("wheels", (1.0, 0.0)),
+            kw.get("true", (1.0, 0.0)),
+        )
         events += [e.kind for e in cmd.events]
     return cmd, events
 
@@ -37,7 +43,9 @@ def test_safety_stop_on_range_overrides_everything():
 
 
 def test_wheel_slip_is_reported():
-    _, events = run(RouteController(ROUTE, ControllerConfig()), 1.0, wheels=(1.0, 0.0), true=(0.2, 0.0))
+    _, events = run(
+        RouteController(ROUTE, ControllerConfig()), 1.0, wheels=(1.0, 0.0), true=(0.2, 0.0)
+    )
     assert events == ["nav_error"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+
 from robotops.errors import LogFormatError
 from robotops.policies.perception import PerceptionNet, preprocess
 from robotops.policies.registry import PolicyCard, bundled_policy, load_policy, save_policy

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
+
 from robotops.errors import ConfigError
 from robotops.policies.registry import bundled_policy, load_policy
 from robotops.sim.episode import run_episode
@@ -21,7 +22,9 @@ from robotops.sim.world.specs import GlareHazard, WorldSpec
 @pytest.fixture(scope="module")
 def glare_shift(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("fleet")
-    summary = run_shift(root, ShiftConfig(robots=2, minutes=0.75, seed=1, hazards=["glare"], workers=2))
+    summary = run_shift(
+        root, ShiftConfig(robots=2, minutes=0.75, seed=1, hazards=["glare"], workers=2)
+    )
     return root, summary
 
 
@@ -73,8 +76,16 @@ def _episode_log(path: Path) -> tuple[str, str]:
     perception, card = load_policy(bundled_policy("v1"))
     world = WorldSpec(aisle=1, hazards=[GlareHazard(x=-12.0, intensity=1.3)])
     with RobotLogWriter(path, {"robot_id": "t"}) as rec:
-        result = run_episode(world, perception, seed=5, duration_s=6.0, start_ns=10**18,
-                             robot_id="t", controller=card.controller, recorder=rec)
+        result = run_episode(
+            world,
+            perception,
+            seed=5,
+            duration_s=6.0,
+            start_ns=10**18,
+            robot_id="t",
+            controller=card.controller,
+            recorder=rec,
+        )
     return result.trajectory_sha256, hashlib.sha256(path.read_bytes()).hexdigest()
 
 

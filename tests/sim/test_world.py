@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from robotops.sim.world.simulator import WarehouseSim
 from robotops.sim.world.specs import (
     GlareHazard,
@@ -32,7 +33,9 @@ def test_robot_drives_at_commanded_speed_on_a_dry_floor():
 def test_oil_patch_makes_the_wheels_slip():
     """On oil the encoders say the robot moves much more than it does."""
     dry = WarehouseSim(WorldSpec(aisle=1), seed=0)
-    oily = WarehouseSim(WorldSpec(aisle=1, hazards=[OilHazard(x=-16.0, length=4.0, friction=0.02)]), seed=0)
+    oily = WarehouseSim(
+        WorldSpec(aisle=1, hazards=[OilHazard(x=-16.0, length=4.0, friction=0.02)]), seed=0
+    )
     for sim in (dry, oily):
         drive(sim, 0.0, 1.2, 1.0)  # turn in place: traction matters
     assert oily.state().yaw < 0.6 * dry.state().yaw  # wheels spin, the robot barely turns
@@ -62,7 +65,9 @@ def test_camera_frame_shape_and_glare_saturates_it():
 
 def test_shadow_darkens_a_band_of_floor_only():
     clean = WarehouseSim(WorldSpec(aisle=1), seed=0)
-    shadow = WarehouseSim(WorldSpec(aisle=1, hazards=[ShadowHazard(x=-2.0, width=1.0, contrast=0.9)]), seed=0)
+    shadow = WarehouseSim(
+        WorldSpec(aisle=1, hazards=[ShadowHazard(x=-2.0, width=1.0, contrast=0.9)]), seed=0
+    )
     rows = []
     for sim in (clean, shadow):
         sim.teleport((-4.5, -1.0, 0.0), {})
