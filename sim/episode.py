@@ -26,6 +26,7 @@ from robotops.sim.world.simulator import WarehouseSim, lane_y
 from robotops.sim.world.specs import LANE_X_RANGE, WorldSpec
 
 INCIDENT_KINDS = ("stall", "estop", "collision", "nav_error")
+TRUTH_WINDOW_S = 5.0  # a stall is flagged 4 s after the stop: look back past its start
 FRONT_BEAMS = slice(RANGE_BEAMS // 2 - 2, RANGE_BEAMS // 2 + 3)
 REAL_OBSTACLES = ("obstacle", "forklift")
 CAUSE_PRIORITY = {
@@ -221,7 +222,7 @@ class _Loop:
         self.odom.update(v_wheels, w_wheels, period)
         acting = frozenset(self.sim.hazards_acting())
         self.recent.append((self.sim.time, acting))
-        while self.recent and self.sim.time - self.recent[0][0] > 3.0:
+        while self.recent and self.sim.time - self.recent[0][0] > TRUTH_WINDOW_S:
             self.recent.popleft()
         front = float(np.min(ranges[FRONT_BEAMS]))
         cmd = self.ctrl.step(

@@ -127,7 +127,7 @@ def world_for(
         hz.append(
             ShadowHazard(
                 x=float(rng.uniform(-7, 7)),
-                width=float(rng.uniform(0.6, 1.2)),
+                width=float(rng.uniform(1.2, 2.5)),
                 contrast=float(rng.uniform(0.6, 0.95)),
             )
         )

@@ -224,10 +224,10 @@ class WarehouseSim:
         if self.last_glare > 0.3:
             acting.add("glare")
         for h in self.spec.hazard("shadow"):
-            if -h.width / 2 - 0.3 < (h.x - s.x) * heading < 8.0:  # in the camera's view
+            if -h.width / 2 - 0.3 < (h.x - s.x) * heading < 12.0:  # in the camera's view
                 acting.add("shadow")
         for h in self.spec.hazard("oil"):  # on it (slip) or in view ahead (a dark, glossy patch)
-            if -h.length / 2 - 0.4 < (h.x - s.x) * heading < h.length / 2 + 6.0:
+            if -h.length / 2 - 2.0 < (h.x - s.x) * heading < h.length / 2 + 6.0:
                 acting.add("oil")
         if self.latency_s > 0.2:
             acting.add("latency")
