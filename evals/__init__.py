@@ -1,1 +1,1 @@
-"""robotops."""
+"""Measuring the flywheel itself: triage accuracy, labeler quality, upload efficiency, ..."""

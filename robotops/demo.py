@@ -1,20 +1,18 @@
-"""The demo: one shift of the simulated fleet, its incidents, and #104's incident pulled home.
+"""The demo: a shift of the simulated fleet, its incidents, #104's stall pulled home and triaged.
 
-This is the thin end-to-end slice of the flywheel as it stands: observe (a shift with hazards),
-collect (a bandwidth-aware pull of the incident window over the fleet API at the site's real
-link speed), and a report a person can look at. Later stages plug in after ``collect``.
+This is the end-to-end slice of the flywheel as it stands: observe (a shift with hazards),
+collect (the incident window over the fleet API at the site's real link speed), triage (why
+did #104 stall? with evidence and citations), and a report a person can look at. Later stages
+(labels, scenarios, training, validation, rollout) plug in after triage.
 """
 
 from __future__ import annotations
 
-import io
 import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from mcap.reader import make_reader
-from mcap_ros2.decoder import DecoderFactory
 from PIL import Image
 from pydantic import BaseModel
 
@@ -23,46 +21,92 @@ from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.shift import ShiftConfig, ShiftSummary, run_shift
 from robotops.tools.fleet.client import FleetClient
 from robotops.tools.fleet.models import Incident, UploadRequest
+from robotops.tools.triage.diagnose import diagnose_incident
+from robotops.tools.triage.models import DiagnoseRequest, Diagnosis
 
 STORY_ROBOT = "104"
-WINDOW_S = 8.0
-PULL_TOPICS = ["/camera/image/compressed", "/perception/obstacle", "/events", "/cmd_vel", "/odom"]
+BEFORE_S, AFTER_S = 10.0, 2.0
+PULL_TOPICS = [
+    "/camera/image/compressed",
+    "/scan",
+    "/perception/obstacle",
+    "/events",
+    "/cmd_vel",
+    "/odom",
+    "/diagnostics",
+]
+
+
+class Pull(BaseModel):
+    incident: Incident
+    path: str
+    window_bytes: int
+    log_bytes: int
+    transfer_s: float
 
 
 class DemoResult(BaseModel):
     shift: ShiftSummary
-    pulled_incident: Incident | None
-    window_bytes: int
-    log_bytes: int
-    transfer_s: float
+    pull: Pull | None
+    diagnosis: Diagnosis | None
+    answer: str
     report: str
     phases_s: dict[str, float]
 
 
-def _frame_at(path: Path, t_ns: int) -> Image.Image | None:
-    """The camera frame closest to ``t_ns`` in an MCAP window."""
-    best = None
-    with open(path, "rb") as f:
-        reader = make_reader(f, decoder_factories=[DecoderFactory()])
-        for _, _, msg, ros in reader.iter_decoded_messages(topics=["/camera/image/compressed"]):
-            if best is None or abs(msg.log_time - t_ns) < abs(best[0] - t_ns):
-                best = (msg.log_time, bytes(ros.data))
-    return Image.open(io.BytesIO(best[1])).convert("RGB") if best else None
-
-
 def _pick_incident(incidents: list[Incident]) -> Incident | None:
     story = [i for i in incidents if i.robot_id == STORY_ROBOT and i.kind == "stall"]
-    return (story or [i for i in incidents if i.kind == "stall"] or incidents or [None])[0]
+    stalls = [i for i in incidents if i.kind == "stall"]
+    return (story or stalls or incidents or [None])[0]
+
+
+def pull_incident(
+    fleet: FleetClient, incident: Incident, dest: Path, say: Callable[[str], None]
+) -> Pull:
+    """Request the incident's window from the robot and bring it home over the site link."""
+    t0 = time.monotonic()
+    log = next(lg for lg in fleet.logs(incident.robot_id) if lg.log_name == incident.log_name)
+    upload = fleet.request_upload(
+        incident.robot_id,
+        UploadRequest(
+            log_name=incident.log_name,
+            start_ns=incident.time_ns - int(BEFORE_S * 1e9),
+            end_ns=incident.time_ns + int(AFTER_S * 1e9),
+            topics=PULL_TOPICS,
+        ),
+    )
+    say(
+        f"    pulling {incident.incident_id}: {upload.size_bytes / 1e3:.0f} kB of a "
+        f"{log.size_bytes / 1e6:.1f} MB log at {upload.link_speed_bps / 1e6:g} MB/s"
+    )
+    path = fleet.download_upload(upload, dest / f"{incident.incident_id}.mcap")
+    return Pull(
+        incident=incident,
+        path=str(path),
+        window_bytes=upload.size_bytes,
+        log_bytes=log.size_bytes,
+        transfer_s=time.monotonic() - t0,
+    )
+
+
+def answer_text(incident: Incident, d: Diagnosis) -> str:
+    """The chat-style answer to "why did #<robot> stall?"."""
+    clock = time.strftime("%H:%M:%S", time.gmtime(incident.time_ns / 1e9))
+    lines = [
+        f"#{incident.robot_id} {incident.kind}ed at {clock} UTC ({incident.incident_id}). "
+        f"Most likely cause: {d.cause.replace('_', ' ')} (confidence {d.confidence:.0%}).",
+        f"Why: {d.summary}.",
+    ]
+    lines += [
+        f"  - {s.note} [{s.citation.topic}]" if s.citation else f"  - {s.note}" for s in d.signals
+    ]
+    if d.missing:
+        lines.append(f"Missing data: {', '.join(d.missing)}.")
+    return "\n".join(lines)
 
 
 def _report(
-    out: Path,
-    summary: ShiftSummary,
-    incident: Incident | None,
-    frame: Image.Image | None,
-    window_bytes: int,
-    log_bytes: int,
-    transfer_s: float,
+    out: Path, summary: ShiftSummary, pull: Pull | None, d: Diagnosis | None, answer: str
 ) -> Path:
     lines = [
         f"# robotops demo — {summary.shift_id}",
@@ -78,21 +122,28 @@ def _report(
             f"| #{rid} | {m['distance_m']:.0f} | {m['missions']:.0f} | {m['stalls']:.0f} | "
             f"{m['estops']:.0f} | {m['collisions']:.0f} | {m['nav_errors']:.0f} |"
         )
-    if incident:
+    if pull and d:
+        inc = pull.incident
         lines += [
             "",
-            f"## Pulled: {incident.incident_id} (#{incident.robot_id} {incident.kind})",
+            f"## Why did #{inc.robot_id} {inc.kind}?",
             "",
-            f"{incident.detail}. Window of ±{WINDOW_S:g} s, {len(PULL_TOPICS)} topics: "
-            f"{window_bytes / 1e3:.0f} kB of a {log_bytes / 1e6:.1f} MB log "
-            f"({100 * window_bytes / max(log_bytes, 1):.1f} %), "
-            f"{transfer_s:.1f} s over the site link.",
+            "```",
+            answer,
+            "```",
+            "",
+            f"Pulled window: {BEFORE_S:g} s before to {AFTER_S:g} s after, {len(PULL_TOPICS)} topics, "
+            f"{pull.window_bytes / 1e3:.0f} kB of a {pull.log_bytes / 1e6:.1f} MB log "
+            f"({100 * pull.window_bytes / max(pull.log_bytes, 1):.1f} %), "
+            f"{pull.transfer_s:.1f} s over the site link.",
         ]
-        if frame is not None:
-            frame.resize((frame.width * 3, frame.height * 3), Image.NEAREST).save(
+        frame = next((c.frame_path for c in d.citations if c.frame_path), None)
+        if frame:
+            img = Image.open(frame)
+            img.resize((img.width * 3, img.height * 3), Image.NEAREST).save(
                 out / "incident_frame.png"
             )
-            lines += ["", "![camera at the incident](incident_frame.png)"]
+            lines += ["", "![the cited camera frame](incident_frame.png)"]
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -102,53 +153,43 @@ def run_demo(out: Path, config: ShiftConfig, say: Callable[[str], None] = print)
     """Run the demo into a fresh directory ``out`` and return its figures."""
     if out.exists():
         shutil.rmtree(out)
-    fleet_dir, pulled = out / "fleet", out / "pulled"
-    pulled.mkdir(parents=True)
+    (out / "pulled").mkdir(parents=True)
     phases: dict[str, float] = {}
     t0 = time.monotonic()
-    say(
-        f"1/3 observe: a shift of {config.robots} robots x {config.minutes:g} min with "
-        f"{', '.join(config.hazards) or 'no hazards'}"
-    )
-    summary = run_shift(fleet_dir, config, progress=lambda rid: say(f"    robot #{rid} done"))
-    phases["shift"] = time.monotonic() - t0
+    hazards = ", ".join(config.hazards) or "no hazards"
+    say(f"1/4 observe: a shift of {config.robots} robots x {config.minutes:g} min with {hazards}")
+    summary = run_shift(out / "fleet", config, progress=lambda rid: say(f"    robot #{rid} done"))
     say(f"    {len(summary.incidents)} incidents")
-    incident, frame, window_bytes, log_bytes, transfer_s = None, None, 0, 0, 0.0
-    with serve_in_thread(create_fleet_app(fleet_dir)) as url, FleetClient(url) as fleet:
-        say(f"2/3 collect: fleet API at {url}")
+    phases["observe"] = time.monotonic() - t0
+    pull = None
+    with serve_in_thread(create_fleet_app(out / "fleet")) as url, FleetClient(url) as fleet:
+        say(f"2/4 collect: fleet API at {url}")
         incident = _pick_incident(fleet.incidents())
         if incident:
-            t1 = time.monotonic()
-            log = next(
-                lg for lg in fleet.logs(incident.robot_id) if lg.log_name == incident.log_name
+            pull = pull_incident(fleet, incident, out / "pulled", say)
+    phases["collect"] = time.monotonic() - t0 - sum(phases.values())
+    diagnosis, answer = None, "no incidents in this shift"
+    if pull:
+        say(f"3/4 triage: why did #{pull.incident.robot_id} {pull.incident.kind}?")
+        diagnosis = diagnose_incident(
+            DiagnoseRequest(
+                log_path=pull.path,
+                time_ns=pull.incident.time_ns,
+                kind=pull.incident.kind,
+                frames_dir=str(out / "frames"),
             )
-            half = int(WINDOW_S * 1e9)
-            upload = fleet.request_upload(
-                incident.robot_id,
-                UploadRequest(
-                    log_name=incident.log_name,
-                    start_ns=incident.time_ns - half,
-                    end_ns=incident.time_ns + half,
-                    topics=PULL_TOPICS,
-                ),
-            )
-            say(
-                f"    pulling {incident.incident_id}: {upload.size_bytes / 1e3:.0f} kB at "
-                f"{upload.link_speed_bps / 1e6:g} MB/s (the log is {log.size_bytes / 1e6:.1f} MB)"
-            )
-            path = fleet.download_upload(upload, pulled / f"{incident.incident_id}.mcap")
-            transfer_s = time.monotonic() - t1
-            window_bytes, log_bytes = upload.size_bytes, log.size_bytes
-            frame = _frame_at(path, incident.time_ns)
-    phases["collect"] = time.monotonic() - t0 - phases["shift"]
-    report = _report(out, summary, incident, frame, window_bytes, log_bytes, transfer_s)
-    say(f"3/3 report: {report}")
+        )
+        answer = answer_text(pull.incident, diagnosis)
+        for line in answer.splitlines():
+            say(f"    {line}")
+    phases["triage"] = time.monotonic() - t0 - sum(phases.values())
+    report = _report(out, summary, pull, diagnosis, answer)
+    say(f"4/4 report: {report}")
     return DemoResult(
         shift=summary,
-        pulled_incident=incident,
-        window_bytes=window_bytes,
-        log_bytes=log_bytes,
-        transfer_s=transfer_s,
+        pull=pull,
+        diagnosis=diagnosis,
+        answer=answer,
         report=str(report),
         phases_s=phases,
     )
