@@ -48,6 +48,8 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python benchmarks/fleet_sim.py
+	$(BIN)/python benchmarks/log_window.py --size-mb 256
+	$(BIN)/python benchmarks/upload_plan.py --robots 3 --minutes 2
 
 clean:
 	rm -rf $(VENV) .robotops

@@ -13,7 +13,9 @@ class SegmentDoc(BaseModel):
     """A log segment as the vector index sees it."""
 
     segment_id: str = Field(description="stable id: '<log sha256[:16]>:<start_ns>'")
-    text: str = Field(description="what happened in the segment, in words (features, events, labels)")
+    text: str = Field(
+        description="what happened in the segment, in words: features, events, labels"
+    )
     log_id: str = Field(description="sha256 of the log file")
     robot_id: str = ""
     site: str = ""

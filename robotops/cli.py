@@ -73,4 +73,12 @@ def version(as_json: JsonOpt = False) -> None:
 
 
 # Command modules register themselves on the groups above.
-from robotops import cli_demo, cli_fleet, cli_policies  # noqa: E402,F401
+from robotops import (  # noqa: E402,F401
+    cli_demo,
+    cli_eval,
+    cli_fleet,
+    cli_logs,
+    cli_policies,
+    cli_pull,
+    cli_search,
+)

@@ -132,7 +132,8 @@ def _report(
             answer,
             "```",
             "",
-            f"Pulled window: {BEFORE_S:g} s before to {AFTER_S:g} s after, {len(PULL_TOPICS)} topics, "
+            f"Pulled window: {BEFORE_S:g} s before to {AFTER_S:g} s after, "
+            f"{len(PULL_TOPICS)} topics, "
             f"{pull.window_bytes / 1e3:.0f} kB of a {pull.log_bytes / 1e6:.1f} MB log "
             f"({100 * pull.window_bytes / max(pull.log_bytes, 1):.1f} %), "
             f"{pull.transfer_s:.1f} s over the site link.",

@@ -20,6 +20,8 @@ from typing import Annotated
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from robotops.errors import InvalidRequestError, LogFormatError, NotFoundError
 from robotops.sim.fleet.state import FleetRecord, FleetStore, RobotRecord, write_json_atomic
 from robotops.tools.fleet.models import (
     Deployment,
@@ -30,11 +32,13 @@ from robotops.tools.fleet.models import (
     Robot,
     RollbackRequest,
     Upload,
+    UploadPlan,
+    UploadPlanRequest,
     UploadRequest,
 )
+from robotops.tools.logs.reduce import reduce_window
+from robotops.tools.logs.upload_plan import plan_upload
 from robotops.tools.logs.window import cut_window, log_span
-
-from robotops.errors import InvalidRequestError, LogFormatError, NotFoundError
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _MIN_CHUNK, _MAX_CHUNK = 512, 64 * 1024
@@ -160,8 +164,10 @@ def list_logs(robot_id: str, store: StoreDep) -> list[LogFile]:
 def _upload_id(robot_id: str, request: UploadRequest) -> str:
     """Same robot and request, same id: asking twice for a window prepares it once."""
     topics = None if request.topics is None else sorted(set(request.topics))
-    key = [robot_id, request.log_name, request.start_ns, request.end_ns, topics]
-    return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:24]
+    key: list[object] = [robot_id, request.log_name, request.start_ns, request.end_ns, topics]
+    if request.fidelity != "full":  # full-fidelity ids stay what they always were
+        key += [request.fidelity, request.context.model_dump(mode="json")]
+    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
 
 
 def _upload_paths(store: FleetStore, upload_id: str) -> tuple[Path, Path]:
@@ -188,7 +194,12 @@ def request_upload(robot_id: str, body: UploadRequest, store: StoreDep) -> Uploa
     content, record = _upload_paths(store, upload_id)
     if record.is_file() and content.is_file():
         return Upload.model_validate_json(record.read_text())
-    result = cut_window(source, content, body.start_ns, body.end_ns, body.topics)
+    if body.fidelity == "context":
+        result = reduce_window(
+            source, content, body.start_ns, body.end_ns, body.topics, body.context
+        )
+    else:
+        result = cut_window(source, content, body.start_ns, body.end_ns, body.topics)
     upload = Upload(
         upload_id=upload_id,
         robot_id=robot_id,
@@ -199,9 +210,28 @@ def request_upload(robot_id: str, body: UploadRequest, store: StoreDep) -> Uploa
         size_bytes=result.size_bytes,
         sha256=result.sha256,
         link_speed_bps=fleet.link_speed_bps,
+        fidelity=body.fidelity,
     )
     write_json_atomic(record, upload.model_dump(mode="json"))
     return upload
+
+
+@router.post("/robots/{robot_id}/upload-plan")
+def request_upload_plan(robot_id: str, body: UploadPlanRequest, store: StoreDep) -> UploadPlan:
+    """Plan, on the robot's side of the link, what to send within a budget or a deadline.
+
+    The planner reads only the logs' indexes and event channels; nothing is cut or sent. Each
+    item of the plan is then fetched with ``POST /robots/{id}/uploads``.
+    """
+    fleet = store.load()
+    _known_robot(fleet, robot_id)
+    if body.log_name is not None:
+        logs = [store.log_path(robot_id, body.log_name)]
+    else:
+        logs = sorted(store.log_dir(robot_id).glob("*.mcap"))
+        if not logs:
+            raise NotFoundError(f"log on robot {robot_id}", "any log (the robot has none)")
+    return plan_upload(logs, body, fleet.link_speed_bps, robot_id)
 
 
 @router.get("/uploads/{upload_id}")

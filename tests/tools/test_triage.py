@@ -20,8 +20,15 @@ def first_stall(world: WorldSpec, tmp_path, seconds: float = 30.0):
     perception, card = load_policy(bundled_policy("v1"))
     path = tmp_path / "log.mcap"
     with RobotLogWriter(path, {"robot_id": "t"}) as rec:
-        result = run_episode(world, perception, seed=2, duration_s=seconds, start_ns=T0,
-                             controller=card.controller, recorder=rec)
+        result = run_episode(
+            world,
+            perception,
+            seed=2,
+            duration_s=seconds,
+            start_ns=T0,
+            controller=card.controller,
+            recorder=rec,
+        )
     stall = next(i for i in result.incidents if i.kind == "stall")
     return path, T0 + round(stall.t * 1e9)
 
@@ -37,8 +44,9 @@ def first_stall(world: WorldSpec, tmp_path, seconds: float = 30.0):
 )
 def test_triage_names_the_cause_of_a_simulated_stall(hazard, expected, tmp_path):
     path, t_ns = first_stall(WorldSpec(aisle=1, hazards=[hazard]), tmp_path)
-    diagnosis = diagnose_incident(DiagnoseRequest(log_path=str(path), time_ns=t_ns,
-                                                  frames_dir=str(tmp_path / "frames")))
+    diagnosis = diagnose_incident(
+        DiagnoseRequest(log_path=str(path), time_ns=t_ns, frames_dir=str(tmp_path / "frames"))
+    )
     assert diagnosis.cause == expected, diagnosis.summary
     assert diagnosis.citations and all(c.log == str(path) for c in diagnosis.citations)
     assert any(c.frame_path for c in diagnosis.citations)
@@ -48,20 +56,41 @@ def _other_team_log(path, saturated: bool) -> None:
     """Standard ROS 2 types under unfamiliar topic names, no perception or event channels."""
     with open(path, "wb") as f:
         w = Writer(f)
-        img = w.register_msgdef(schema_name("sensor_msgs/CompressedImage"), msgdef("sensor_msgs/CompressedImage"))
-        scan = w.register_msgdef(schema_name("sensor_msgs/LaserScan"), msgdef("sensor_msgs/LaserScan"))
+        img = w.register_msgdef(
+            schema_name("sensor_msgs/CompressedImage"), msgdef("sensor_msgs/CompressedImage")
+        )
+        scan = w.register_msgdef(
+            schema_name("sensor_msgs/LaserScan"), msgdef("sensor_msgs/LaserScan")
+        )
         frame = np.full((96, 128, 3), 110, np.uint8)
         if saturated:
             frame[20:60, 40:90] = 255
         for i in range(20):
             t = T0 + i * 200_000_000
             header = {"stamp": {"sec": t // 10**9, "nanosec": t % 10**9}, "frame_id": "cam"}
-            w.write_message("/amr07/front_cam/compressed", img,
-                            {"header": header, "format": "jpeg", "data": encode_jpeg(frame)}, t)
-            w.write_message("/amr07/lidar", scan, {
-                "header": header, "angle_min": -1.0, "angle_max": 1.0, "angle_increment": 0.1,
-                "time_increment": 0.0, "scan_time": 0.1, "range_min": 0.1, "range_max": 10.0,
-                "ranges": [6.0] * 21, "intensities": []}, t)
+            w.write_message(
+                "/amr07/front_cam/compressed",
+                img,
+                {"header": header, "format": "jpeg", "data": encode_jpeg(frame)},
+                t,
+            )
+            w.write_message(
+                "/amr07/lidar",
+                scan,
+                {
+                    "header": header,
+                    "angle_min": -1.0,
+                    "angle_max": 1.0,
+                    "angle_increment": 0.1,
+                    "time_increment": 0.0,
+                    "scan_time": 0.1,
+                    "range_min": 0.1,
+                    "range_max": 10.0,
+                    "ranges": [6.0] * 21,
+                    "intensities": [],
+                },
+                t,
+            )
         w.finish()
 
 

@@ -18,17 +18,6 @@ from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
-from robotops.tools.fleet.models import (
-    Deployment,
-    DeployRequest,
-    Incident,
-    LogFile,
-    PolicyInfo,
-    Robot,
-    RollbackRequest,
-    Upload,
-    UploadRequest,
-)
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from robotops.errors import (
@@ -39,6 +28,19 @@ from robotops.errors import (
     RobotOpsError,
 )
 from robotops.settings import Settings
+from robotops.tools.fleet.models import (
+    Deployment,
+    DeployRequest,
+    Incident,
+    LogFile,
+    PolicyInfo,
+    Robot,
+    RollbackRequest,
+    Upload,
+    UploadPlan,
+    UploadPlanRequest,
+    UploadRequest,
+)
 
 M = TypeVar("M")
 R = TypeVar("R")
@@ -122,6 +124,10 @@ class FleetClient:
     def request_upload(self, robot_id: str, request: UploadRequest) -> Upload:
         """Ask a robot to prepare a window of a log; asking twice returns the same upload."""
         return self._post(f"/robots/{_seg(robot_id)}/uploads", request, Upload)
+
+    def plan_upload(self, robot_id: str, request: UploadPlanRequest) -> UploadPlan:
+        """Ask a robot what it would send within a budget or deadline; nothing is sent yet."""
+        return self._post(f"/robots/{_seg(robot_id)}/upload-plan", request, UploadPlan)
 
     def upload(self, upload_id: str) -> Upload:
         return self._get(f"/uploads/{_seg(upload_id)}", TypeAdapter(Upload))

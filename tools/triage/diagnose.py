@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from robotops.tools.triage.models import Citation, Diagnosis, DiagnoseRequest, Signal
+from robotops.tools.triage.models import Citation, DiagnoseRequest, Diagnosis, Signal
 from robotops.tools.triage.signals import (
     Window,
     dark_band,
@@ -33,13 +33,12 @@ OSCILLATION_REVERSALS = 3
 
 
 def _cite(win: Window, role: str, start: int, end: int, frame: str | None = None) -> Citation:
-    return Citation(log=win.log, topic=win.topics.get(role, "?"), start_ns=start, end_ns=end,
-                    frame_path=frame)
+    return Citation(
+        log=win.log, topic=win.topics.get(role, "?"), start_ns=start, end_ns=end, frame_path=frame
+    )
 
 
-def _camera(
-    win: Window, req: DiagnoseRequest, signals: list[Signal]
-) -> tuple[float, float, float]:
+def _camera(win: Window, req: DiagnoseRequest, signals: list[Signal]) -> tuple[float, float, float]:
     """Peak saturation, darkest floor band and its tint over the frames before the incident."""
     picked = [(t, m) for t, m in win.messages["image"] if t <= req.time_ns]
     if not picked:
@@ -55,13 +54,31 @@ def _camera(
         frame_path = str(Path(req.frames_dir) / f"frame_{images[worst][0]}.png")
         Image.fromarray(images[worst][1]).save(frame_path)
     cite = _cite(win, "image", picked[0][0], picked[-1][0], frame_path)
-    signals.append(Signal(name="camera_saturation", value=max(sats), citation=cite,
-                          note=f"up to {100 * max(sats):.1f}% of pixels clipped"))
+    signals.append(
+        Signal(
+            name="camera_saturation",
+            value=max(sats),
+            citation=cite,
+            note=f"up to {100 * max(sats):.1f}% of pixels clipped",
+        )
+    )
     depth, tint = bands[int(np.argmax(depths))]
-    signals.append(Signal(name="floor_dark_band", value=depth, citation=cite,
-                          note=f"darkest band across the floor {100 * depth:.0f}% below its surroundings"))
-    signals.append(Signal(name="floor_band_tint", value=tint, citation=cite,
-                          note=f"the band's blue/red balance is {tint:.2f}x the floor's"))
+    signals.append(
+        Signal(
+            name="floor_dark_band",
+            value=depth,
+            citation=cite,
+            note=f"darkest band across the floor {100 * depth:.0f}% below its surroundings",
+        )
+    )
+    signals.append(
+        Signal(
+            name="floor_band_tint",
+            value=tint,
+            citation=cite,
+            note=f"the band's blue/red balance is {tint:.2f}x the floor's",
+        )
+    )
     return max(sats), depth, tint
 
 
@@ -71,9 +88,14 @@ def _range(win: Window, req: DiagnoseRequest, signals: list[Signal]) -> float | 
         return None
     recent = scans[-10:]
     ahead = float(np.median([front_range(m) for _, m in recent]))
-    signals.append(Signal(name="free_range_ahead_m", value=ahead,
-                          citation=_cite(win, "scan", recent[0][0], recent[-1][0]),
-                          note=f"range sensor sees {ahead:.1f} m free straight ahead"))
+    signals.append(
+        Signal(
+            name="free_range_ahead_m",
+            value=ahead,
+            citation=_cite(win, "scan", recent[0][0], recent[-1][0]),
+            note=f"range sensor sees {ahead:.1f} m free straight ahead",
+        )
+    )
     return ahead
 
 
@@ -83,14 +105,24 @@ def _drive(win: Window, req: DiagnoseRequest, signals: list[Signal]) -> tuple[bo
     reversals = steering_reversals(win.messages["cmd"])
     if win.messages["cmd"]:
         cmds = win.messages["cmd"]
-        signals.append(Signal(name="steering_reversals", value=reversals,
-                              citation=_cite(win, "cmd", cmds[0][0], cmds[-1][0]),
-                              note=f"{reversals} reversals of the commanded turn rate"))
+        signals.append(
+            Signal(
+                name="steering_reversals",
+                value=reversals,
+                citation=_cite(win, "cmd", cmds[0][0], cmds[-1][0]),
+                note=f"{reversals} reversals of the commanded turn rate",
+            )
+        )
     if events:
         kinds = ", ".join(sorted({getattr(e, "kind", "?") for _, e in events}))
-        signals.append(Signal(name="wheel_slip_reported", value=float(slip),
-                              citation=_cite(win, "events", events[0][0], events[-1][0]),
-                              note=f"events in window: {kinds}"))
+        signals.append(
+            Signal(
+                name="wheel_slip_reported",
+                value=float(slip),
+                citation=_cite(win, "events", events[0][0], events[-1][0]),
+                note=f"events in window: {kinds}",
+            )
+        )
     return slip, reversals
 
 
@@ -99,14 +131,20 @@ def _perception(win: Window, req: DiagnoseRequest, signals: list[Signal]) -> flo
     if not det:
         return None
     peak = max(float(m.probability) for _, m in det)
-    signals.append(Signal(name="perception_obstacle_probability", value=peak,
-                          citation=_cite(win, "perception", det[0][0], det[-1][0]),
-                          note=f"perception reported an obstacle with p up to {peak:.2f}"))
+    signals.append(
+        Signal(
+            name="perception_obstacle_probability",
+            value=peak,
+            citation=_cite(win, "perception", det[0][0], det[-1][0]),
+            note=f"perception reported an obstacle with p up to {peak:.2f}",
+        )
+    )
     return peak
 
 
-def _decide(kind: str, ahead: float | None, sat: float, band: float, slip: bool,
-            reversals: int) -> tuple[str, float, str]:
+def _decide(
+    kind: str, ahead: float | None, sat: float, band: float, slip: bool, reversals: int
+) -> tuple[str, float, str]:
     if kind != "stall":  # a drive problem, not a perception one
         if slip:
             return "oil", 0.85, "the wheels slipped: encoders and localisation disagree"
@@ -124,7 +162,11 @@ def _decide(kind: str, ahead: float | None, sat: float, band: float, slip: bool,
     if band >= OIL_BAND or (band >= SHADOW_BAND and slip):
         return "oil", 0.7, f"phantom obstacle: a very dark patch across the floor{free}"
     if band >= SHADOW_BAND:
-        return "shadow", min(0.9, 0.5 + band), f"phantom obstacle: a hard dark band across the floor{free}"
+        return (
+            "shadow",
+            min(0.9, 0.5 + band),
+            f"phantom obstacle: a hard dark band across the floor{free}",
+        )
     if slip:
         return "oil", 0.6, "wheel slip around the incident"
     if reversals >= OSCILLATION_REVERSALS:
@@ -148,5 +190,11 @@ def diagnose_incident(req: DiagnoseRequest) -> Diagnosis:
     missing = [f"no {role} channel" for role in ("image", "scan", "cmd") if role not in win.topics]
     if missing:
         confidence *= 0.7
-    return Diagnosis(cause=cause, confidence=round(confidence, 2), summary=why, signals=signals,
-                     citations=[s.citation for s in signals if s.citation], missing=missing)
+    return Diagnosis(
+        cause=cause,
+        confidence=round(confidence, 2),
+        summary=why,
+        signals=signals,
+        citations=[s.citation for s in signals if s.citation],
+        missing=missing,
+    )

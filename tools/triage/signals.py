@@ -59,7 +59,9 @@ def read_window(path: str, start_ns: int, end_ns: int) -> Window:
             reader = make_reader(f, decoder_factories=[DecoderFactory()])
             summary = reader.get_summary()
             if summary is None:
-                raise LogFormatError(path, "no summary section; run `robotops ingest --salvage` first")
+                raise LogFormatError(
+                    path, "no summary section; run `robotops ingest --salvage` first"
+                )
             wanted = {}
             for ch in summary.channels.values():
                 schema = summary.schemas.get(ch.schema_id)
@@ -82,7 +84,9 @@ def decode_image(msg: Any) -> np.ndarray:
         return np.asarray(Image.open(io.BytesIO(bytes(msg.data))).convert("RGB"))
     arr = np.frombuffer(bytes(msg.data), np.uint8)
     channels = 1 if msg.encoding in ("mono8", "8UC1") else 3
-    img = arr.reshape(msg.height, msg.step)[:, : msg.width * channels].reshape(msg.height, msg.width, channels)
+    img = arr.reshape(msg.height, msg.step)[:, : msg.width * channels].reshape(
+        msg.height, msg.width, channels
+    )
     img = np.repeat(img, 3, axis=2) if channels == 1 else img
     return img[..., ::-1] if msg.encoding == "bgr8" else img
 

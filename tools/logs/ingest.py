@@ -1,0 +1,444 @@
+"""Ingest a log: store its bytes, index it, describe its segments, catalogue it atomically.
+
+One pass over the messages computes everything (topic counts, time range, events, segment
+features and thumbnails), streaming, so memory does not grow with the size of the log. The
+catalog rows of a log are written in one transaction and its new blobs are taken back if
+anything fails, so the catalog never holds a half-ingested log. A log is named by the sha256 of
+its content (a bag directory by the sha256 of its file manifest): ingesting the same log twice
+is a no-op.
+
+Dependencies come in through :class:`IngestDeps`; the vector index is optional and only needs an
+``add(docs)`` method, so ingest works (and is tested) without one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from robotops import __version__
+from robotops.errors import LogFormatError
+from robotops.memory.blobs import BlobBatch, BlobStore, LocalBlobStore, hash_bytes, hash_file
+from robotops.memory.catalog import (
+    Catalog,
+    EventRow,
+    LogRow,
+    SegmentRow,
+    TopicRow,
+)
+from robotops.memory.lineage import record_artifact, record_derived
+from robotops.memory.segment_docs import SegmentDoc
+from robotops.settings import IngestSettings, Settings
+from robotops.tools.logs.features import (
+    FEATURES_VERSION,
+    FeatureConfig,
+    Segment,
+    SegmentBuilder,
+    describe,
+)
+from robotops.tools.logs.readers import (
+    MCAP_MAGIC,
+    READERS,
+    ChannelInfo,
+    LogReader,
+    LogSummary,
+    open_log,
+)
+from robotops.tools.logs.salvage import SalvageResult, salvage_mcap
+
+TOOL = "robotops.tools.logs.ingest"
+PROGRESS_EVERY = 2000
+SKIPPED_SUFFIXES = (".part", ".tmp")  # files a recorder or a copy has not finished
+MAX_NOTES = 25
+
+ProgressFn = Callable[[int, int | None], None]
+
+
+class SegmentIndex(Protocol):
+    """The part of the vector index ingest needs (a ``delete_log(log_id)`` method, when the
+    index has one, is used to take an ``add`` back if the catalogue write then fails)."""
+
+    def add(self, docs: list[SegmentDoc]) -> Any: ...
+
+
+@dataclass
+class IngestDeps:
+    """Where ingest writes: blob store, catalog, optional vector index, and its settings."""
+
+    blobs: BlobStore
+    catalog: Catalog
+    settings: IngestSettings = field(default_factory=IngestSettings)
+    index: SegmentIndex | None = None
+    work_dir: Path | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, index: SegmentIndex | None = None) -> IngestDeps:
+        return cls(blobs=LocalBlobStore.from_settings(settings),
+                   catalog=Catalog.from_settings(settings), settings=settings.ingest,
+                   index=index, work_dir=settings.data_dir)
+
+
+class IngestRequest(BaseModel):
+    """One log to ingest."""
+
+    path: Path = Field(description="an MCAP file, a ROS 2 bag (directory or .db3), a ROS 1 bag")
+    salvage: bool = Field(False, description="if the MCAP is truncated or corrupt, ingest a "
+                          "repaired copy of what is readable instead of failing")
+    robot_id: str | None = Field(None, description="overrides the log's own robot metadata")
+    site: str | None = Field(None, description="overrides the log's own site metadata")
+
+
+class IngestResult(BaseModel):
+    """What an ingest stored (or found already stored)."""
+
+    log_id: str
+    path: Path
+    status: Literal["ingested", "already_ingested"]
+    format: str
+    robot_id: str = ""
+    site: str = ""
+    start_ns: int = 0
+    end_ns: int = 0
+    message_count: int = 0
+    size_bytes: int = 0
+    topic_count: int = 0
+    segment_count: int = 0
+    event_count: int = 0
+    thumbnail_count: int = 0
+    salvaged_from: str | None = Field(None, description="sha256 of the damaged original")
+    notes: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class _Origin:
+    """The damaged original a salvaged log was made from."""
+
+    path: Path
+    sha256: str
+    salvage: SalvageResult
+
+
+@dataclass
+class _Scan:
+    """Everything one pass over the messages found."""
+
+    segments: list[Segment] = field(default_factory=list)
+    channels: list[ChannelInfo] = field(default_factory=list)
+    counts: dict[ChannelInfo, int] = field(default_factory=dict)
+    decoded: dict[ChannelInfo, bool] = field(default_factory=dict)
+    messages: int = 0
+    start_ns: int | None = None
+    end_ns: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def ingest_log(request: IngestRequest, deps: IngestDeps,
+               progress: ProgressFn | None = None) -> IngestResult:
+    """Ingest one log into the blob store, the catalog and (if given) the vector index.
+
+    Use it for every log that comes in from a robot or from outside; it is safe to call again
+    on the same file (a no-op, reported as ``already_ingested``).
+
+    Raises:
+        NotFoundError: the path does not exist.
+        LogFormatError: the log is empty, truncated, corrupt or in no supported format (and
+            cannot be salvaged); nothing is stored.
+    """
+    path = Path(request.path).absolute()
+    try:
+        with open_log(path) as reader:
+            return _ingest(reader, request, deps, progress, None)
+    except LogFormatError:
+        if not request.salvage or not _is_mcap(path):
+            raise
+    return _ingest_salvaged(path, request, deps, progress)
+
+
+def _ingest_salvaged(path: Path, request: IngestRequest, deps: IngestDeps,
+                     progress: ProgressFn | None) -> IngestResult:
+    if deps.work_dir is not None:
+        deps.work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="salvage-", dir=deps.work_dir) as tmp:
+        repaired = salvage_mcap(path, Path(tmp) / f"{path.stem}.salvaged.mcap")
+        origin = _Origin(path=path, sha256=hash_file(path), salvage=repaired)
+        with open_log(repaired.path) as reader:
+            return _ingest(reader, request, deps, progress, origin)
+
+
+def _ingest(reader: LogReader, request: IngestRequest, deps: IngestDeps,
+            progress: ProgressFn | None, origin: _Origin | None) -> IngestResult:
+    started = time.perf_counter()
+    summary = reader.summary()
+    log_id, files, manifest = _content_id(reader.path, summary.files)
+    if deps.catalog.has_log(log_id):
+        return _already(deps.catalog, log_id, origin, started)
+    # Copying the log's bytes into the blob store overlaps the scan (both mostly wait on I/O or
+    # run in C); leaving the pool waits for the copy before a failure takes the blobs back.
+    with BlobBatch(deps.blobs) as batch, ThreadPoolExecutor(1, "ingest-copy") as pool:
+        copying = pool.submit(_store_files, batch, summary.files, files, manifest, origin)
+        scan = _scan(reader, deps.settings, batch, progress, summary.message_count)
+        copying.result()
+        summary = reader.summary()  # metadata is complete now, even for unindexed files
+        who = _identity(request, summary)
+        described = _describe(scan, log_id, who)
+        docs = [_doc(deps.blobs, log_id, who, seg) for seg in described]
+        # Embedding is slow: it runs before the SQL transaction so that no database lock is
+        # held meanwhile, and is taken back if the catalogue write fails.
+        if deps.index is not None and docs:
+            deps.index.add(docs)
+        try:
+            with deps.catalog.transaction() as session:
+                fields = _catalogue(session, deps, summary, scan, log_id, files, origin, who,
+                                    described)
+        except BaseException:
+            _forget(deps.index, log_id)
+            raise
+    return IngestResult(status="ingested", seconds=round(time.perf_counter() - started, 3),
+                        **fields)
+
+
+@dataclass(frozen=True)
+class _Identity:
+    robot_id: str
+    site: str
+    zone: str
+
+
+@dataclass(frozen=True)
+class _Described:
+    segment: Segment
+    segment_id: str
+    features: dict[str, Any]
+    text: str
+
+
+def _identity(request: IngestRequest, summary: LogSummary) -> _Identity:
+    robot = summary.metadata.get("robot", {})
+    return _Identity(robot_id=request.robot_id or robot.get("robot_id", ""),
+                     site=request.site or robot.get("site", ""), zone=robot.get("zone", ""))
+
+
+def _describe(scan: _Scan, log_id: str, who: _Identity) -> list[_Described]:
+    out = []
+    for segment in scan.segments:
+        features = segment.features()
+        out.append(_Described(segment, f"{log_id[:16]}:{segment.start_ns}", features,
+                              describe(features, who.robot_id, who.zone)))
+    return out
+
+
+def _doc(blobs: BlobStore, log_id: str, who: _Identity, seg: _Described) -> SegmentDoc:
+    thumb = seg.segment.thumbnail
+    return SegmentDoc(segment_id=seg.segment_id, text=seg.text, log_id=log_id,
+                      robot_id=who.robot_id, site=who.site, start_ns=seg.segment.start_ns,
+                      end_ns=seg.segment.end_ns, events=[e.kind for e in seg.segment.events],
+                      thumbnail=str(blobs.path_of(thumb)) if thumb else None)
+
+
+def _forget(index: SegmentIndex | None, log_id: str) -> None:
+    """Best-effort undo of ``index.add`` for a log whose catalogue write failed."""
+    delete = getattr(index, "delete_log", None)
+    if delete is not None:
+        with contextlib.suppress(Exception):  # the original failure is what gets reported
+            delete(log_id)
+
+
+def _store_files(batch: BlobBatch, paths: list[Path], files: list[dict[str, Any]],
+                 manifest: bytes | None, origin: _Origin | None) -> None:
+    for path, entry in zip(paths, files, strict=True):
+        batch.put_file(path, entry["sha256"])
+    if manifest is not None:
+        batch.put_bytes(manifest)
+    if origin is not None:
+        batch.put_file(origin.path, origin.sha256)
+
+
+def _scan(reader: LogReader, settings: IngestSettings, batch: BlobBatch,
+          progress: ProgressFn | None, total: int | None) -> _Scan:
+    """The single pass over the messages."""
+    config = FeatureConfig(segment_ns=int(settings.segment_s * 1e9),
+                           pixel_stride=settings.pixel_stride,
+                           thumbnail_px=settings.thumbnail_px, put_thumbnail=batch.put_derived)
+    builder, scan = SegmentBuilder(config), _Scan()
+    counts = scan.counts
+    for message in reader.messages():
+        channel, t = message.channel, message.log_time_ns
+        count = counts.get(channel)
+        if count is None:
+            scan.decoded[channel] = message.decoded is not None
+            count = 0
+        counts[channel] = count + 1
+        scan.messages += 1
+        if scan.start_ns is None or t < scan.start_ns:
+            scan.start_ns = t
+        if scan.end_ns is None or t > scan.end_ns:
+            scan.end_ns = t
+        scan.segments.extend(builder.add(message))
+        if progress is not None and scan.messages % PROGRESS_EVERY == 0:
+            progress(scan.messages, total)
+    scan.segments.extend(builder.finish())
+    scan.channels = reader.channels  # including declared channels that logged nothing
+    if progress is not None:
+        progress(scan.messages, total)
+    scan.notes.extend(builder.notes)
+    if builder.late:
+        scan.notes.append(f"{builder.late} messages arrived more than one segment out of "
+                          "order: counted, but left out of segment features")
+    return scan
+
+
+def _catalogue(session: Session, deps: IngestDeps, summary: LogSummary, scan: _Scan,
+               log_id: str, files: list[dict[str, Any]], origin: _Origin | None,
+               who: _Identity, described: list[_Described]) -> dict[str, Any]:
+    """Write the log's rows; returns the IngestResult fields."""
+    notes = _notes(summary, scan)
+    meta: dict[str, Any] = {"metadata": summary.metadata, "features_version": FEATURES_VERSION,
+                            "segment_s": deps.settings.segment_s, "indexed": summary.indexed}
+    parents: list[tuple[str, str]] = []
+    source = summary.path
+    if origin is not None:
+        source = origin.path
+        parents.append((origin.sha256, "salvaged-from"))
+        meta["salvage"] = origin.salvage.model_dump(mode="json", exclude={"path", "source"})
+        notes.insert(0, _salvage_note(origin.salvage))
+        record_artifact(session, sha256=origin.sha256, kind="log-damaged",
+                        uri=str(deps.blobs.path_of(origin.sha256)), size_bytes=
+                        origin.salvage.source_bytes, produced_by="external",
+                        tool_version="", meta={"source_path": str(origin.path)})
+    size = sum(f["size"] for f in files)
+    start, end = scan.start_ns or 0, scan.end_ns or 0
+    session.add(LogRow(id=log_id, source_path=str(source), robot_id=who.robot_id, site=who.site,
+                       format=summary.format, size_bytes=size, start_ns=start, end_ns=end,
+                       message_count=scan.messages, meta=meta, files=files, notes=notes,
+                       tool=TOOL, tool_version=__version__))
+    session.flush()
+    record_artifact(session, sha256=log_id, kind="log", uri=_log_uri(deps.blobs, log_id, files),
+                    size_bytes=size, produced_by=TOOL if origin else "external",
+                    tool_version=__version__ if origin else "", parents=parents,
+                    meta={"source_path": str(source), "format": summary.format})
+    topic_count = _add_topics(session, log_id, scan)
+    events, thumbnails = _add_segments(session, deps, log_id, described)
+    return {"log_id": log_id, "path": source, "format": summary.format,
+            "robot_id": who.robot_id, "site": who.site, "start_ns": start, "end_ns": end,
+            "message_count": scan.messages, "size_bytes": size, "topic_count": topic_count,
+            "segment_count": len(described), "event_count": events,
+            "thumbnail_count": thumbnails, "salvaged_from": origin.sha256 if origin else None,
+            "notes": notes}
+
+
+def _add_topics(session: Session, log_id: str, scan: _Scan) -> int:
+    channels = sorted({*scan.channels, *scan.counts}, key=lambda c: (c.topic, c.schema_name))
+    for channel in channels:
+        session.add(TopicRow(log_id=log_id, name=channel.topic, schema_name=channel.schema_name,
+                             schema_encoding=channel.schema_encoding, encoding=channel.encoding,
+                             message_count=scan.counts.get(channel, 0),
+                             decoded_ok=scan.decoded.get(channel), note=channel.note))
+    return len(channels)
+
+
+def _add_segments(session: Session, deps: IngestDeps, log_id: str,
+                  described: list[_Described]) -> tuple[int, int]:
+    events = 0
+    thumbnails: set[str] = set()
+    for seg in described:
+        segment = seg.segment
+        session.add(SegmentRow(id=seg.segment_id, log_id=log_id, start_ns=segment.start_ns,
+                               end_ns=segment.end_ns, features=seg.features,
+                               description=seg.text, thumbnail_sha=segment.thumbnail))
+        for event in segment.events:
+            session.add(EventRow(log_id=log_id, time_ns=event.time_ns, topic=event.topic,
+                                 kind=event.kind, severity=event.severity, detail=event.detail))
+        events += len(segment.events)
+        thumbnails.update(segment.thumbnails.values())
+    record_derived(session, thumbnails, kind="thumbnail", produced_by=TOOL,
+                   tool_version=__version__, parent=log_id, relation="thumbnail-of",
+                   uri_of=lambda sha: str(deps.blobs.path_of(sha)))
+    return events, len(thumbnails)
+
+
+def _notes(summary: LogSummary, scan: _Scan) -> list[str]:
+    notes = [*summary.notes, *scan.notes]
+    if summary.message_count is not None and summary.message_count != scan.messages:
+        notes.append(f"the file declares {summary.message_count} messages; "
+                     f"{scan.messages} were read")
+    for channel in sorted(scan.counts, key=lambda c: c.topic):
+        if channel.note:
+            notes.append(f"{channel.topic}: {channel.note}")
+        declared = channel.declared_count
+        if declared is not None and declared != scan.counts[channel]:
+            notes.append(f"{channel.topic}: declares {declared} messages, "
+                         f"{scan.counts[channel]} read")
+    if len(notes) > MAX_NOTES:
+        notes = [*notes[:MAX_NOTES], f"... and {len(notes) - MAX_NOTES} more notes"]
+    return notes
+
+
+def _salvage_note(salvage: SalvageResult) -> str:
+    if salvage.reason is None:
+        return (f"salvaged from a damaged original: all {salvage.messages} messages were "
+                f"readable (data section ends at byte {salvage.readable_bytes} of "
+                f"{salvage.source_bytes}); its summary and index were rebuilt")
+    return (f"salvaged from a damaged original: readable up to byte {salvage.readable_bytes} "
+            f"of {salvage.source_bytes} ({salvage.reason}); {salvage.messages} messages kept")
+
+
+def _content_id(root: Path, paths: list[Path]) -> tuple[str, list[dict[str, Any]], bytes | None]:
+    """The log's id: its file's sha256, or for a bag directory the sha256 of its manifest."""
+    files = [{"name": p.relative_to(root).as_posix() if root.is_dir() else p.name,
+              "sha256": hash_file(p), "size": p.stat().st_size} for p in paths]
+    if not root.is_dir() and len(files) == 1:
+        return files[0]["sha256"], files, None
+    manifest = json.dumps(sorted(files, key=lambda f: f["name"]), sort_keys=True).encode()
+    return hash_bytes(manifest), files, manifest
+
+
+def _log_uri(blobs: BlobStore, log_id: str, files: list[dict[str, Any]]) -> str:
+    sha = files[0]["sha256"] if len(files) == 1 else log_id
+    return str(blobs.path_of(sha))
+
+
+def _already(catalog: Catalog, log_id: str, origin: _Origin | None,
+             started: float) -> IngestResult:
+    log = catalog.get_log(log_id)
+    counts = {f"{k[:-1]}_count": v for k, v in catalog.counts(log_id).items()}
+    return IngestResult(log_id=log.id, path=origin.path if origin else Path(log.source_path),
+                        status="already_ingested", format=log.format, robot_id=log.robot_id,
+                        site=log.site, start_ns=log.start_ns, end_ns=log.end_ns,
+                        message_count=log.message_count, size_bytes=log.size_bytes,
+                        salvaged_from=origin.sha256 if origin else None, notes=log.notes,
+                        seconds=round(time.perf_counter() - started, 3), **counts)
+
+
+def _is_mcap(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with open(path, "rb") as stream:
+        return stream.read(len(MCAP_MAGIC)) == MCAP_MAGIC
+
+
+def discover_logs(path: Path) -> Iterator[Path]:
+    """``path`` itself if it is a log, else every log found under it (for folders of logs).
+
+    Files are picked by content or by name, so a broken ``.bag`` or ``.mcap`` is still found
+    (and then rejected with its reason) rather than silently skipped.
+    """
+    path = Path(path)
+    if not path.is_dir() or any(reader.detect(path) for reader in READERS.values()):
+        yield path
+        return
+    for child in sorted(path.iterdir()):
+        if child.name.startswith(".") or child.suffix in SKIPPED_SUFFIXES:
+            continue  # hidden, or still being written
+        if child.is_dir() or any(reader.detect(child) for reader in READERS.values()):
+            yield from discover_logs(child)
