@@ -29,7 +29,8 @@ def demo(
         robots, minutes = 6, 1.5
     out = get_settings().data_dir / "demo"
     config = ShiftConfig(robots=robots, minutes=minutes, seed=seed, site=get_settings().site)
-    result = run_demo(out, config, say=lambda m: console.print(m, markup=False, highlight=False))
+    say = lambda m: console.print(m, markup=False, highlight=False)  # noqa: E731
+    result = run_demo(out, config, get_settings(), say=say)
     if as_json:
         emit_json(result)
     else:

@@ -15,17 +15,19 @@ def test_quick_demo_runs_end_to_end():
     result = CliRunner().invoke(app, ["demo", "--quick", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    pull = out["pull"]
-    incident = pull["incident"]
+    incident = out["story_incident"]
     assert incident["robot_id"] == "104" and incident["kind"] == "stall"
-    assert 0 < pull["window_bytes"] < 0.5 * pull["log_bytes"]
+    collected = out["collected"]
+    assert collected["incidents_covered"] == collected["incidents"] > 0
+    assert 0 < collected["bytes_sent"] < collected["bytes_logged"]
     assert out["diagnosis"]["cause"] == "glare"  # #104 works beside the flaring vest
     assert "Most likely cause: glare" in out["answer"]
+    assert out["similar"]["hits"], "search found nothing similar"
     demo_dir = get_settings().data_dir / "demo"
-    pulled = demo_dir / "pulled" / f"{incident['incident_id']}.mcap"
-    with open(pulled, "rb") as f:
-        summary = make_reader(f).get_summary()
-    assert summary is not None and summary.statistics.message_count > 0
+    for pulled in (demo_dir / "pulled" / "104").glob("*.mcap"):
+        with open(pulled, "rb") as f:
+            summary = make_reader(f).get_summary()
+        assert summary is not None and summary.statistics.message_count > 0
     report = (demo_dir / "report.md").read_text()
     assert (
         "Why did #104 stall?" in report and (demo_dir / "incident_frame.png").stat().st_size > 1000
