@@ -36,7 +36,7 @@ import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from chromadb.api.models.Collection import Collection
-from chromadb.api.types import Embeddings, Metadata
+from chromadb.api.types import Embeddings, Include, Metadata
 from chromadb.config import Settings as ChromaSettings
 from pydantic import BaseModel, Field
 
@@ -48,8 +48,16 @@ from robotops.settings import Settings
 _BATCH = 1000
 _SEP = ","
 _PAGE = 1000
-_PREFETCH = 100
-"""Unfiltered nearest segments checked against a filter before a filtered Chroma search."""
+_HNSW = {"ef_search": 200}
+"""Over Chroma's defaults: recall@10 0.85 -> 0.96 at 1M segments for the same p50 (benchmark)."""
+_PREFETCH = (100, 1_000)
+"""How many unfiltered nearest segments to check against a filter, in turn, before Chroma
+filters; each is used only when it is at least 4 k."""
+
+
+_Row = tuple[str, str | None, Mapping[str, Any], float]
+"""One search result as Chroma returns it: id, document (None if not fetched), metadata,
+distance."""
 
 
 class VectorIndexUnavailableError(RobotOpsError):
@@ -178,8 +186,8 @@ class VectorIndex:
     Args:
         client: a Chroma client (see :func:`open_client`).
         collection: the collection name.
-        hnsw: HNSW parameters (``space`` is always cosine); used only when the collection is
-            created, ignored when it already exists.
+        hnsw: HNSW parameters over ``_HNSW`` and Chroma's defaults (``space`` is always
+            cosine); used only when the collection is created, ignored when it already exists.
         embedding: the embedding function; the packaged MiniLM by default.
     """
 
@@ -196,7 +204,8 @@ class VectorIndex:
             self.collection: Collection = client.get_or_create_collection(
                 collection,
                 configuration=cast(
-                    CreateCollectionConfiguration, {"hnsw": {**(hnsw or {}), "space": "cosine"}}
+                    CreateCollectionConfiguration,
+                    {"hnsw": {**_HNSW, **(hnsw or {}), "space": "cosine"}},
                 ),
                 embedding_function=self.embedding,
             )
@@ -230,8 +239,10 @@ class VectorIndex:
         Returns:
             The number of segments written.
         """
-        if embeddings is not None and len(embeddings) != len(docs):
-            raise ValueError(f"{len(embeddings)} embeddings for {len(docs)} docs")
+        if embeddings is not None:
+            embeddings = np.asarray(embeddings, dtype=np.float32)
+            if len(embeddings) != len(docs):
+                raise ValueError(f"{len(embeddings)} embeddings for {len(docs)} docs")
         last = {doc.segment_id: i for i, doc in enumerate(docs)}
         order = sorted(last.values())
         for start in range(0, len(order), self._batch):
@@ -270,39 +281,49 @@ class VectorIndex:
     ) -> list[SegmentHit]:
         """The ``k`` segments nearest to a unit ``vector``, best first (score = cosine).
 
-        A filtered search first checks the nearest ``_PREFETCH`` segments in Python: Chroma's
-        own filtered search costs time in proportion to the number of segments the filter lets
-        through (a site or a recent period can be most of the index), while the plain search
-        does not. Only when too few of those pass does Chroma search with the filter.
+        A filtered search first checks the nearest segments in Python, 100 then 1,000 of them:
+        Chroma's own filtered search reads the filter's matches out of its metadata store on
+        every query (about 0.2 s at a million segments, whatever the filter), while a plain
+        search costs milliseconds. Only when too few of those pass does Chroma filter.
         """
         if k < 1:
             return []
         where = filters.to_where() if filters else None
-        if where is not None and k <= _PREFETCH // 4:
-            candidates = self._nearest(vector, _PREFETCH, None)
-            kept = [c for c in candidates if _passes(where, c[2])]
-            if len(kept) >= k or len(candidates) < _PREFETCH:
-                return [_hit(*c) for c in kept[:k]]
-        return [_hit(*c) for c in self._nearest(vector, k, where)]
+        if where is None:
+            return [_hit(*row) for row in self._nearest(vector, k, None)]
+        for n in _PREFETCH:
+            if n < 4 * k:
+                continue
+            candidates = self._nearest(vector, n, None, documents=False)
+            kept = [row for row in candidates if _passes(where, row[2])][:k]
+            if len(kept) == k or len(candidates) < n:
+                return self._with_documents(kept)
+        return [_hit(*row) for row in self._nearest(vector, k, where)]
 
     def _nearest(
-        self, vector: np.ndarray, k: int, where: dict[str, Any] | None
-    ) -> list[tuple[str, str | None, Mapping[str, Any], float]]:
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None, documents: bool = True
+    ) -> list[_Row]:
+        include: Include = ["metadatas", "distances"]
         found = self.collection.query(
             query_embeddings=cast(Embeddings, [np.asarray(vector, dtype=np.float32)]),
             n_results=k,
             where=where,
-            include=["documents", "metadatas", "distances"],
+            include=["documents", *include] if documents else include,
         )
-        return list(
-            zip(
-                found["ids"][0],
-                (found["documents"] or [[]])[0],
-                (found["metadatas"] or [[]])[0],
-                (found["distances"] or [[]])[0],
-                strict=True,
-            )
-        )
+        ids = found["ids"][0]
+        texts: list[str | None] = list(found["documents"][0]) if found["documents"] else []
+        texts += [None] * (len(ids) - len(texts))
+        metas = (found["metadatas"] or [[]])[0]
+        distances = (found["distances"] or [[]])[0]
+        return list(zip(ids, texts, metas, distances, strict=True))
+
+    def _with_documents(self, rows: list[_Row]) -> list[SegmentHit]:
+        """Hits for rows fetched without their text: one lookup for the few that are kept."""
+        if not rows:
+            return []
+        found = self.collection.get(ids=[row[0] for row in rows], include=["documents"])
+        texts = dict(zip(found["ids"], found["documents"] or [], strict=True))
+        return [_hit(segment_id, texts.get(segment_id), meta, d) for segment_id, _, meta, d in rows]
 
     def get(self, segment_ids: Sequence[str]) -> list[SegmentDoc]:
         """The indexed segments among ``segment_ids`` (unknown ids are skipped)."""

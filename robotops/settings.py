@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -63,6 +63,30 @@ class IngestSettings(BaseModel):
     pixel_stride: int = Field(4, ge=1, description="subsample pixels for image features")
 
 
+class LabelerSettings(BaseModel):
+    """The auto-labeler: which backend, where its model or endpoint is, how much work per call."""
+
+    backend: str = Field("embedded", description="embedded (no download), clip or openai")
+    vocabulary: Path | None = Field(
+        None, description="a YAML file of extra labels (name and prompt each)"
+    )
+    clip_model_dir: Path | None = Field(
+        None, description="local directory of a transformers CLIP or SigLIP model"
+    )
+    clip_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    openai_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1"
+    )
+    openai_model: str | None = Field(None, description="a vision chat model the endpoint serves")
+    openai_api_key: SecretStr | None = None
+    openai_timeout_s: float = Field(60.0, gt=0.0)
+    retries: int = Field(4, ge=0, description="retries on 429, 5xx and timeouts")
+    retry_wait_s: float = Field(1.0, ge=0.0, description="first backoff; doubles each retry")
+    batch_size: int = Field(8, ge=1, description="frames per backend call")
+    frames_per_segment: int = Field(3, ge=1, le=32)
+    workers: int = Field(0, ge=0, description="process pool size; 0 = number of CPUs")
+
+
 class Settings(BaseSettings):
     """All robotops settings."""
 
@@ -78,6 +102,7 @@ class Settings(BaseSettings):
     blobs: BlobSettings = BlobSettings()
     vectors: VectorSettings = VectorSettings()
     ingest: IngestSettings = IngestSettings()
+    labeler: LabelerSettings = LabelerSettings()
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite:///{(self.data_dir / 'catalog.db').resolve()}"

@@ -132,13 +132,14 @@ def test_filters_return_exactly_the_matching_segments(readonly_index, filters, k
     assert {h.doc.segment_id for h in hits} == expected
 
 
-@pytest.mark.parametrize("prefetch", [4, 8, 100])
+@pytest.mark.parametrize("prefetch", [(4,), (8,), (4, 8), (100,)])
 @pytest.mark.parametrize(("filters", "keep"), FILTERS)
 def test_checking_nearest_first_gives_what_chroma_filtering_gives(
     readonly_index, filters, keep, prefetch, monkeypatch
 ) -> None:
-    # k=1 or 2 goes through the Python check of the nearest `prefetch` segments, falling back
-    # to Chroma's filtered search when too few pass; k=100 always asks Chroma to filter.
+    # k=1 or 2 goes through the Python check of the nearest `prefetch` segments (each stage
+    # at least 4 k), falling back to Chroma's filtered search when too few pass; k=100 always
+    # asks Chroma to filter.
     vector = embed_texts(["robot waiting in the aisle"])[0]
     index = readonly_index
     by_chroma = [h.doc.segment_id for h in index.query_embedding(vector, 100, filters)]
