@@ -2,11 +2,11 @@
 
 1. observe: a shift of the simulated warehouse fleet with hazards seeded in;
 2. collect: each robot with incidents plans its upload (incident windows first) and the windows
-   come home over the site's link at its real speed, within a per-robot byte budget;
-3. ingest: the pulled windows go into the blob store, the catalog and the vector index;
-4. triage: "why did #104 stall?", with evidence and citations;
-5. search: similar moments elsewhere in the fleet, found by what happened;
-6. report: markdown with the cited frame and the figures.
+   come home over the site's link at its real speed, within a per-robot byte budget, and are
+   ingested into the blob store, the catalog and the vector index as they land;
+3. triage: "why did #104 stall?", with evidence and citations (the triage agent's procedure);
+4. search: similar moments elsewhere in the fleet, found by what happened;
+5. report: markdown with the cited frame and the figures.
 Later stages (labels, scenarios, training, validation, rollout) plug in after search.
 """
 
@@ -20,6 +20,13 @@ from pathlib import Path
 from PIL import Image
 from pydantic import BaseModel
 
+from robotops.agents.triage.procedure import (
+    TriageAnswer,
+    TriageDeps,
+    pull_and_ingest,
+    triage,
+    window_path,
+)
 from robotops.api.background import serve_in_thread
 from robotops.memory.vectors import VectorIndex
 from robotops.settings import Settings
@@ -27,21 +34,10 @@ from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.shift import ShiftConfig, ShiftSummary, run_shift
 from robotops.tools.fleet.client import FleetClient
 from robotops.tools.fleet.models import Incident
-from robotops.tools.fleet.pull import PullRequest, PullResult, pull
-from robotops.tools.logs.ingest import IngestDeps, IngestRequest, ingest_log
-from robotops.tools.logs.search import SearchQuery, SearchResult, search_segments
-from robotops.tools.triage.diagnose import diagnose_incident
-from robotops.tools.triage.models import DiagnoseRequest, Diagnosis
+from robotops.tools.fleet.pull import PullResult
+from robotops.tools.logs.ingest import IngestDeps
 
-STORY_ROBOT = "104"
-BUDGET_PER_ROBOT = 600_000
-CAUSE_QUERIES = {
-    "glare": "camera glare, saturated pixels, phantom obstacle stop",
-    "shadow": "dark band across the floor, phantom obstacle stop",
-    "oil": "wheel slip on a dark patch of floor",
-    "latency": "heading oscillation, steering reversals",
-    "real_obstacle": "robot stopped for an obstacle ahead",
-}
+STORY_QUESTION = "why did #104 stall?"
 
 
 class Collected(BaseModel):
@@ -56,39 +52,22 @@ class Collected(BaseModel):
 class DemoResult(BaseModel):
     shift: ShiftSummary
     collected: Collected
-    story_incident: Incident | None
-    diagnosis: Diagnosis | None
-    answer: str
-    similar: SearchResult | None
+    triage: TriageAnswer | None
     report: str
     phases_s: dict[str, float]
 
 
-def _story(incidents: list[Incident]) -> Incident | None:
-    story = [i for i in incidents if i.robot_id == STORY_ROBOT and i.kind == "stall"]
-    stalls = [i for i in incidents if i.kind == "stall"]
-    return (story or stalls or incidents or [None])[0]
-
-
 def collect(
-    fleet: FleetClient, incidents: list[Incident], out: Path, say: Callable[[str], None]
+    deps: TriageDeps, incidents: list[Incident], say: Callable[[str], None]
 ) -> tuple[list[PullResult], Collected]:
-    """Pull every robot's incident windows within its budget; nothing else leaves the robot."""
+    """Pull every robot's incident windows within its budget and ingest them."""
     results, logged = [], 0
     for robot in sorted({i.robot_id for i in incidents}):
-        logged += sum(lg.size_bytes for lg in fleet.logs(robot))
-        res = pull(
-            PullRequest(
-                robot_id=robot,
-                out_dir=out / robot,
-                budget_bytes=BUDGET_PER_ROBOT,
-                context_budget_bytes=0,
-            ),
-            fleet,
-        )
+        logged += sum(lg.size_bytes for lg in deps.fleet.logs(robot))
+        res = pull_and_ingest(robot, deps)
         say(f"    #{robot}: {len(res.files)} windows, {res.transferred_bytes / 1e3:.0f} kB sent")
         results.append(res)
-    covered = sum(1 for i in incidents if _pulled_file(results, i) is not None)
+    covered = sum(1 for i in incidents if window_path(results, i) is not None)
     return results, Collected(
         robots=len(results),
         files=sum(len(r.files) for r in results),
@@ -99,37 +78,8 @@ def collect(
     )
 
 
-def _pulled_file(results: list[PullResult], incident: Incident) -> Path | None:
-    for res in results:
-        for f in res.files:
-            if (
-                res.robot_id == incident.robot_id
-                and f.path is not None
-                and f.fidelity == "full"
-                and f.start_ns <= incident.time_ns <= f.end_ns
-            ):
-                return Path(f.path)
-    return None
-
-
 def _clock(t_ns: int) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(t_ns / 1e9))
-
-
-def answer_text(incident: Incident, d: Diagnosis) -> str:
-    """The chat-style answer to "why did #<robot> stall?"."""
-    clock = time.strftime("%H:%M:%S", time.gmtime(incident.time_ns / 1e9))
-    lines = [
-        f"#{incident.robot_id} {incident.kind}ed at {clock} UTC ({incident.incident_id}). "
-        f"Most likely cause: {d.cause.replace('_', ' ')} (confidence {d.confidence:.0%}).",
-        f"Why: {d.summary}.",
-    ]
-    lines += [
-        f"  - {s.note} [{s.citation.topic}]" if s.citation else f"  - {s.note}" for s in d.signals
-    ]
-    if d.missing:
-        lines.append(f"Missing data: {', '.join(d.missing)}.")
-    return "\n".join(lines)
 
 
 def _report(out: Path, r: DemoResult) -> Path:
@@ -157,25 +107,32 @@ def _report(out: Path, r: DemoResult) -> Path:
         f"({100 * c.bytes_sent / max(c.bytes_logged, 1):.0f} %), "
         f"{c.incidents_covered}/{c.incidents} incidents covered at full fidelity.",
     ]
-    if r.story_incident and r.diagnosis:
-        inc = r.story_incident
-        lines += ["", f"## Why did #{inc.robot_id} {inc.kind}?", "", "```", r.answer, "```"]
-        frame = next((x.frame_path for x in r.diagnosis.citations if x.frame_path), None)
+    if r.triage:
+        lines += [
+            "",
+            f"## {r.triage.question[0].upper()}{r.triage.question[1:]}",
+            "",
+            "```",
+            r.triage.text,
+            "```",
+        ]
+        frame = next((x.frame_path for x in r.triage.diagnosis.citations if x.frame_path), None)
         if frame:
             img = Image.open(frame)
             img.resize((img.width * 3, img.height * 3), Image.NEAREST).save(
                 out / "incident_frame.png"
             )
             lines += ["", "![the cited camera frame](incident_frame.png)"]
-    if r.similar and r.similar.hits:
+    if r.triage and r.triage.similar.hits:
+        similar = r.triage.similar
         lines += [
             "",
-            f'## Similar moments: "{r.similar.query.text}"',
+            f'## Similar moments: "{similar.query.text}"',
             "",
             "| robot | time (UTC) | score | why |",
             "|---|---|---|---|",
         ]
-        for h in r.similar.hits:
+        for h in similar.hits:
             lines.append(
                 f"| #{h.doc.robot_id} | {_clock(h.doc.start_ns)} | {h.score:.2f} | {h.why} |"
             )
@@ -204,58 +161,38 @@ def run_demo(
         clock = time.monotonic()
 
     say(
-        f"1/6 observe: {config.robots} robots x {config.minutes:g} min, hazards: "
+        f"1/5 observe: {config.robots} robots x {config.minutes:g} min, hazards: "
         f"{', '.join(config.hazards) or 'none'}"
     )
     summary = run_shift(out / "fleet", config, progress=lambda rid: say(f"    robot #{rid} done"))
     say(f"    {len(summary.incidents)} incidents")
     lap("observe")
-    with serve_in_thread(create_fleet_app(out / "fleet")) as url, FleetClient(url) as fleet:
-        say(f"2/6 collect: incident windows over the fleet API at {url}")
-        incidents = fleet.incidents()
-        pulls, collected = collect(fleet, incidents, out / "pulled", say)
-    lap("collect")
-    say("3/6 ingest: catalog and vector index")
     index = VectorIndex.from_settings(settings)
-    deps = IngestDeps.from_settings(settings, index=index)
-    for res in pulls:
-        for f in res.files:
-            if f.path is not None:
-                ingest_log(IngestRequest(path=f.path, robot_id=res.robot_id), deps)
-    say(f"    {index.count()} segments indexed")
-    lap("ingest")
-    story = _story(incidents)
-    diagnosis, answer, similar = None, "no incidents in this shift", None
-    story_file = _pulled_file(pulls, story) if story else None
-    if story and story_file:
-        say(f"4/6 triage: why did #{story.robot_id} {story.kind}?")
-        diagnosis = diagnose_incident(
-            DiagnoseRequest(
-                log_path=str(story_file),
-                time_ns=story.time_ns,
-                kind=story.kind,
-                frames_dir=str(out / "frames"),
-            )
+    with serve_in_thread(create_fleet_app(out / "fleet")) as url, FleetClient(url) as fleet:
+        deps = TriageDeps(
+            fleet=fleet,
+            ingest=IngestDeps.from_settings(settings, index=index),
+            index=index,
+            pulled_dir=out / "pulled",
         )
-        answer = answer_text(story, diagnosis)
-        for line in answer.splitlines():
-            say(f"    {line}")
-        lap("triage")
-        say("5/6 search: similar moments in the rest of the fleet")
-        similar = search_segments(SearchQuery(text=CAUSE_QUERIES[diagnosis.cause], k=5), index)
-        for h in similar.hits:
-            say(f"    #{h.doc.robot_id} {_clock(h.doc.start_ns)}  score {h.score:.2f}  {h.why}")
-        lap("search")
+        say(f"2/5 collect: incident windows over the fleet API at {url}, ingested as they land")
+        incidents = fleet.incidents()
+        pulls, collected = collect(deps, incidents, say)
+        say(f"    {index.count()} segments indexed")
+        lap("collect+ingest")
+        answer = None
+        if any(i.robot_id == "104" for i in incidents):
+            say(f"3/5 triage: {STORY_QUESTION}")
+            answer = triage(STORY_QUESTION, deps, pulls, frames_dir=out / "frames")
+            for line in answer.text.splitlines():
+                say(f"    {line}")
+            say("4/5 search: similar moments in the rest of the fleet")
+            for h in answer.similar.hits:
+                say(f"    #{h.doc.robot_id} {_clock(h.doc.start_ns)}  score {h.score:.2f}  {h.why}")
+        lap("triage+search")
     result = DemoResult(
-        shift=summary,
-        collected=collected,
-        story_incident=story,
-        diagnosis=diagnosis,
-        answer=answer,
-        similar=similar,
-        report="",
-        phases_s=phases,
+        shift=summary, collected=collected, triage=answer, report="", phases_s=phases
     )
     result.report = str(_report(out, result))
-    say(f"6/6 report: {result.report}")
+    say(f"5/5 report: {result.report}")
     return result

@@ -15,14 +15,14 @@ def test_quick_demo_runs_end_to_end():
     result = CliRunner().invoke(app, ["demo", "--quick", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    incident = out["story_incident"]
+    incident = out["triage"]["incident"]
     assert incident["robot_id"] == "104" and incident["kind"] == "stall"
     collected = out["collected"]
     assert collected["incidents_covered"] == collected["incidents"] > 0
     assert 0 < collected["bytes_sent"] < collected["bytes_logged"]
-    assert out["diagnosis"]["cause"] == "glare"  # #104 works beside the flaring vest
-    assert "Most likely cause: glare" in out["answer"]
-    assert out["similar"]["hits"], "search found nothing similar"
+    assert out["triage"]["diagnosis"]["cause"] == "glare"  # #104 works beside the flaring vest
+    assert "Most likely cause: glare" in out["triage"]["text"]
+    assert out["triage"]["similar"]["hits"], "search found nothing similar"
     demo_dir = get_settings().data_dir / "demo"
     for pulled in (demo_dir / "pulled" / "104").glob("*.mcap"):
         with open(pulled, "rb") as f:
