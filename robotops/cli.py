@@ -74,6 +74,7 @@ def version(as_json: JsonOpt = False) -> None:
 
 # Command modules register themselves on the groups above.
 from robotops import (  # noqa: E402,F401
+    cli_api,
     cli_demo,
     cli_eval,
     cli_fleet,

@@ -70,6 +70,9 @@ class LabelerSettings(BaseModel):
     vocabulary: Path | None = Field(
         None, description="a YAML file of extra labels (name and prompt each)"
     )
+    embedded_weights: Path | None = Field(
+        None, description="embedded classifier weights; default: the ones shipped"
+    )
     clip_model_dir: Path | None = Field(
         None, description="local directory of a transformers CLIP or SigLIP model"
     )
@@ -87,6 +90,16 @@ class LabelerSettings(BaseModel):
     workers: int = Field(0, ge=0, description="process pool size; 0 = number of CPUs")
 
 
+class ApiSettings(BaseModel):
+    """The product API (chat, approvals inbox, search) and how clients reach it."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    url: str = "http://127.0.0.1:8000"
+    token: str | None = Field(None, description="the token a CLI client sends")
+    tokens_file: Path | None = Field(None, description="default DATA_DIR/api_tokens.json")
+
+
 class Settings(BaseSettings):
     """All robotops settings."""
 
@@ -102,6 +115,7 @@ class Settings(BaseSettings):
     blobs: BlobSettings = BlobSettings()
     vectors: VectorSettings = VectorSettings()
     ingest: IngestSettings = IngestSettings()
+    api: ApiSettings = ApiSettings()
     labeler: LabelerSettings = LabelerSettings()
 
     def catalog_url(self) -> str:
@@ -109,6 +123,9 @@ class Settings(BaseSettings):
 
     def blob_root(self) -> Path:
         return self.blobs.root or self.data_dir / "blobs"
+
+    def tokens_path(self) -> Path:
+        return self.api.tokens_file or self.data_dir / "api_tokens.json"
 
     def vector_path(self) -> Path:
         return self.vectors.path or self.data_dir / "chroma"
