@@ -58,6 +58,7 @@ class TriageDeps:
     ingest: IngestDeps
     index: VectorIndex
     pulled_dir: Path
+    frames_dir: Path | None = None  # where cited frames are saved as PNG
 
 
 class TriageAnswer(BaseModel):
@@ -151,6 +152,7 @@ def triage(
     robot_id = resolve_robot(question, [r.robot_id for r in deps.fleet.robots()])
     incident = pick_incident(question, deps.fleet.incidents(robot_id=robot_id), robot_id)
     pulls = list(pulls or [])
+    frames_dir = frames_dir or deps.frames_dir
     path = window_path(pulls, incident)
     if path is None:
         pulls.append(pull_and_ingest(robot_id, deps))

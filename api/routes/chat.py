@@ -1,51 +1,55 @@
-"""Chat: ask about the fleet in words, get the answer streamed with its evidence (SSE)."""
+"""Chat: ask about the fleet in words; steps and the answer stream back as server-sent events.
+
+Each conversation is a checkpointed graph thread. Questions that lead to a physical action
+end "waiting" for a person in the approval inbox; the decision resumes the thread.
+"""
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from robotops.agents.triage.procedure import TriageDeps, triage
+from robotops.api.agent_runs import flywheel, outcome
 from robotops.api.deps import ApiDeps, Deps, Engineer
 from robotops.errors import RobotOpsError
-from robotops.tools.fleet.client import FleetClient
 
 router = APIRouter(tags=["chat"])
 
 
 class ChatRequest(BaseModel):
     question: str = Field(min_length=1, max_length=2000)
+    thread_id: str | None = Field(None, description="continue a conversation; new if omitted")
 
 
 def _event(kind: str, data: object) -> str:
     return f"event: {kind}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
-def _answer(question: str, deps: ApiDeps) -> Iterator[str]:
-    yield _event("step", {"text": "resolving the robot and its incident"})
+def _run(body: ChatRequest, deps: ApiDeps) -> Iterator[str]:
+    thread_id = body.thread_id or f"chat-{uuid.uuid4().hex[:16]}"
+    cfg = {"configurable": {"thread_id": thread_id}}
     try:
-        with FleetClient.from_settings(deps.settings) as fleet:
-            tdeps = TriageDeps(
-                fleet=fleet,
-                ingest=deps.ingest,
-                index=deps.index,
-                pulled_dir=deps.settings.data_dir / "pulled",
-            )
-            yield _event(
-                "step", {"text": "pulling the window from the robot if needed, then triage"}
-            )
-            answer = triage(question, tdeps, frames_dir=deps.settings.data_dir / "frames")
+        with flywheel(deps) as graph:
+            for update in graph.stream({"question": body.question}, cfg, stream_mode="updates"):
+                for node, change in update.items():
+                    if node != "__interrupt__":
+                        yield _event("step", {"node": node, "answer": (change or {}).get("answer")})
+            result = outcome(graph, thread_id)
     except RobotOpsError as exc:
-        yield _event("error", {"detail": str(exc)})
+        yield _event("error", {"detail": str(exc), "thread_id": thread_id})
         return
-    yield _event("answer", answer.model_dump(mode="json"))
+    if result.get("error"):
+        yield _event("error", {"detail": result["error"], "thread_id": thread_id})
+    else:
+        yield _event("waiting" if result["status"] == "waiting" else "answer", result)
 
 
 @router.post("/chat")
 def chat(body: ChatRequest, deps: Deps, _: Engineer) -> StreamingResponse:
-    """Answer a question such as "why did #104 stall?" (steps, then the answer, as SSE)."""
-    return StreamingResponse(_answer(body.question, deps), media_type="text/event-stream")
+    """Answer "why did #104 stall?" or start "deploy v2 to #101" (which waits for approval)."""
+    return StreamingResponse(_run(body, deps), media_type="text/event-stream")

@@ -53,9 +53,10 @@ def test_chat_answers_why_a_robot_stalled_with_citations(api):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
     events = sse(r.text)
     assert [k for k, _ in events][-1] == "answer"
-    answer = events[-1][1]
-    assert answer["robot_id"] == "102" and answer["diagnosis"]["cause"] == "glare"
-    assert any(c["frame_path"] for c in answer["diagnosis"]["citations"])
+    assert [k for k, _ in events[:-1]] == ["step", "step"]  # route, then triage
+    triage = events[-1][1]["triage"]
+    assert triage["robot_id"] == "102" and triage["diagnosis"]["cause"] == "glare"
+    assert any(c["frame_path"] for c in triage["diagnosis"]["citations"])
 
 
 def test_chat_reports_an_unknown_robot_as_an_error_event(api):
@@ -100,7 +101,7 @@ def test_the_inbox_enforces_four_eyes(api):
     assert decide(theirs.id, tokens["engineer"]).status_code == 403
     assert decide(mine.id, tokens["approver"]).status_code == 403  # own request
     ok = decide(theirs.id, tokens["approver"])
-    assert ok.status_code == 200 and ok.json()["status"] == "approved"
+    assert ok.status_code == 200 and ok.json()["approval"]["status"] == "approved"
     assert decide(theirs.id, tokens["admin"]).status_code == 403  # already decided
     pending = httpx.get(
         f"{url}/approvals", params={"status": "pending"}, headers=auth(tokens["viewer"])
@@ -110,3 +111,24 @@ def test_the_inbox_enforces_four_eyes(api):
     assert [e["event"] for e in audit].count(
         "decision_refused"
     ) == 2  # the engineer never got past the API
+
+
+def test_a_deploy_asked_in_chat_waits_for_the_inbox_and_the_decision_resumes_it(api):
+    url, tokens, _ = api
+    r = httpx.post(
+        f"{url}/chat",
+        json={"question": "deploy v1 to #101"},
+        headers=auth(tokens["engineer"]),
+        timeout=60,
+    )
+    kind, waiting = sse(r.text)[-1]
+    assert kind == "waiting" and waiting["waiting_at"] == ["await_approval"]
+    decision = httpx.post(
+        f"{url}/approvals/{waiting['approval_id']}/decision",
+        json={"approve": True, "comment": "canary"},
+        headers=auth(tokens["approver"]),
+        timeout=60,
+    ).json()
+    assert decision["thread"]["status"] == "done"
+    assert decision["thread"]["deployment"]["robot_ids"] == ["101"]
+    assert decision["approval"]["status"] == "used"
