@@ -78,6 +78,7 @@ from robotops import (  # noqa: E402,F401
     cli_demo,
     cli_eval,
     cli_fleet,
+    cli_label,
     cli_logs,
     cli_policies,
     cli_pull,

@@ -18,28 +18,37 @@ from robotops.tools.labeling.imagestats import STAT_NAMES, image_stats, to_worki
 
 
 def _conv(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=2, padding=1),
-                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)
+    )
 
 
 class LabelNet(nn.Module):
     """CNN + statistics → one logit per label; statistics-only logits where they suffice."""
 
+    stats_mean: torch.Tensor
+    stats_std: torch.Tensor
+    thresholds: torch.Tensor
+    use_stats: torch.Tensor
+
     def __init__(self, n_labels: int, n_stats: int = len(STAT_NAMES), width: int = 16) -> None:
         super().__init__()
         w = width
-        self.features = nn.Sequential(_conv(3, w), _conv(w, 2 * w), _conv(2 * w, 3 * w),
-                                      _conv(3 * w, 4 * w))
-        self.head = nn.Sequential(nn.Linear(8 * w + n_stats, 64), nn.ReLU(inplace=True),
-                                  nn.Linear(64, n_labels))
+        self.features = nn.Sequential(
+            _conv(3, w), _conv(w, 2 * w), _conv(2 * w, 3 * w), _conv(3 * w, 4 * w)
+        )
+        self.head = nn.Sequential(
+            nn.Linear(8 * w + n_stats, 64), nn.ReLU(inplace=True), nn.Linear(64, n_labels)
+        )
         self.stats_head = nn.Linear(n_stats, n_labels)
         self.register_buffer("stats_mean", torch.zeros(n_stats))
         self.register_buffer("stats_std", torch.ones(n_stats))
         self.register_buffer("thresholds", torch.full((n_labels,), 0.5))
         self.register_buffer("use_stats", torch.zeros(n_labels, dtype=torch.bool))
 
-    def forward(self, images: torch.Tensor, stats: torch.Tensor) -> tuple[torch.Tensor,
-                                                                            torch.Tensor]:
+    def forward(
+        self, images: torch.Tensor, stats: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits of the CNN and of the statistics-only heads, each (N, n_labels)."""
         z = (stats - self.stats_mean) / self.stats_std
         f = self.features(images)

@@ -52,8 +52,12 @@ def camera_occlusion(frame: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h, w = frame.shape[:2]
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     edge = int(rng.integers(4))
-    cx, cy = [(rng.uniform(0, w), 0.0), (rng.uniform(0, w), h), (0.0, rng.uniform(0, h)),
-              (w, rng.uniform(0, h))][edge]
+    cx, cy = [
+        (rng.uniform(0, w), 0.0),
+        (rng.uniform(0, w), h),
+        (0.0, rng.uniform(0, h)),
+        (w, rng.uniform(0, h)),
+    ][edge]
     radius = rng.uniform(0.35, 0.6) * max(h, w)
     dist = np.hypot((xx - cx) / rng.uniform(0.8, 1.3), yy - cy)
     alpha = np.clip((radius - dist) / 6.0, 0.0, 1.0)[..., None] * rng.uniform(0.85, 1.0)

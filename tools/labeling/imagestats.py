@@ -16,9 +16,22 @@ FRAME_HW = (96, 128)  # the simulated camera's size; every frame is resized to i
 SATURATED, NEAR_SATURATED, DARK = 250, 230, 12
 HIST_BINS = 8
 STAT_NAMES = (
-    "mean", "std", "p05", "p50", "p95", "saturated_frac", "near_saturated_frac", "dark_frac",
-    "bloom", "laplacian_log_var", "gradient_energy", "band_depth", "band_edge", "dark_channel",
-    "colour_saturation", *(f"hist_{i}" for i in range(HIST_BINS)),
+    "mean",
+    "std",
+    "p05",
+    "p50",
+    "p95",
+    "saturated_frac",
+    "near_saturated_frac",
+    "dark_frac",
+    "bloom",
+    "laplacian_log_var",
+    "gradient_energy",
+    "band_depth",
+    "band_edge",
+    "dark_channel",
+    "colour_saturation",
+    *(f"hist_{i}" for i in range(HIST_BINS)),
 )
 
 
@@ -52,12 +65,12 @@ def _bloom(lum: np.ndarray) -> np.ndarray:
 def _bands(lum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Depth of the darkest horizontal band of the floor (lower half) below its neighbours, and
     the sharpest step between floor rows: a hard shadow crossing the aisle shows as both."""
-    rows = lum[:, lum.shape[1] // 2:, :].mean(axis=2)
+    rows = lum[:, lum.shape[1] // 2 :, :].mean(axis=2)
     rows = ndimage.uniform_filter1d(rows, 3, axis=1)
     k = 6
     pad = np.pad(rows, ((0, 0), (k, k)), mode="edge")
-    above = np.stack([pad[:, i: i + rows.shape[1]] for i in range(k)]).mean(axis=0)
-    below = np.stack([pad[:, 2 * k - i: 2 * k - i + rows.shape[1]] for i in range(k)]).mean(0)
+    above = np.stack([pad[:, i : i + rows.shape[1]] for i in range(k)]).mean(axis=0)
+    below = np.stack([pad[:, 2 * k - i : 2 * k - i + rows.shape[1]] for i in range(k)]).mean(0)
     depth = (np.minimum(above, below) - rows).max(axis=1) / 255.0
     edge = np.abs(np.diff(rows, axis=1)).max(axis=1) / 255.0
     return depth, edge
@@ -71,18 +84,29 @@ def image_stats(frames: np.ndarray) -> np.ndarray:
     lap = np.stack([ndimage.laplace(y) for y in lum])
     gy, gx = np.gradient(lum, axis=(1, 2))
     depth, edge = _bands(lum)
-    rgb = frames.astype(np.float32)
-    dark = ndimage.minimum_filter(rgb.min(axis=3), size=(1, 5, 5))
-    top = rgb.max(axis=3)
-    sat = (top - rgb.min(axis=3)) / np.maximum(top, 1.0)
-    hist = np.stack([np.histogram(f, bins=HIST_BINS, range=(0, 256))[0] for f in flat])
+    r, g, b = frames[..., 0], frames[..., 1], frames[..., 2]  # faster than reducing axis 3
+    low, top = np.minimum(np.minimum(r, g), b), np.maximum(np.maximum(r, g), b)
+    dark = ndimage.minimum_filter1d(ndimage.minimum_filter1d(low, 5, axis=1), 5, axis=2)
+    top_f = top.astype(np.float32)
+    sat = (top_f - low) / np.maximum(top_f, 1.0)
+    bins = np.minimum(flat, 255.0).astype(np.int64) // (256 // HIST_BINS)
+    bins += HIST_BINS * np.arange(len(flat))[:, None]
+    hist = np.bincount(bins.ravel(), minlength=HIST_BINS * len(flat)).reshape(len(flat), -1)
     columns = [
-        flat.mean(axis=1) / 255.0, flat.std(axis=1) / 255.0, p05, p50, p95,
-        (flat >= SATURATED).mean(axis=1), (flat >= NEAR_SATURATED).mean(axis=1),
-        (flat <= DARK).mean(axis=1), _bloom(lum),
+        flat.mean(axis=1) / 255.0,
+        flat.std(axis=1) / 255.0,
+        p05,
+        p50,
+        p95,
+        (flat >= SATURATED).mean(axis=1),
+        (flat >= NEAR_SATURATED).mean(axis=1),
+        (flat <= DARK).mean(axis=1),
+        _bloom(lum),
         np.log10(1.0 + lap.reshape(len(lum), -1).var(axis=1)),
         np.hypot(gx, gy).reshape(len(lum), -1).mean(axis=1) / 255.0,
-        depth, edge, dark.reshape(len(lum), -1).mean(axis=1) / 255.0,
+        depth,
+        edge,
+        dark.reshape(len(lum), -1).mean(axis=1) / 255.0,
         sat.reshape(len(lum), -1).mean(axis=1),
     ]
     stats = np.column_stack([*columns, hist / flat.shape[1]])

@@ -3,7 +3,7 @@
 The embedded labeler's classifier is trained on these, and evaluated on more of them drawn with
 another seed. Ground truth comes from the simulator, never from a person:
 
-* ``glare``: the simulator's own flare strength (``WarehouseSim.last_glare``) is strong, the
+* ``glare``: the simulator's own flare strength (``WarehouseSim.last_glare``) is over 0.3, the
   same rule its hazard ground truth uses;
 * ``forklift``, ``person``, ``pallet``, ``reflective_vest``, ``wet_floor``: enough pixels of
   that object in a segmentation render of the same view (so an object hidden behind a shelf or
@@ -11,9 +11,10 @@ another seed. Ground truth comes from the simulator, never from a person:
 * ``hard_shadow``: enough pixels whose 3-D point (from a depth render) lies under a shadow
   beam, where the light casts the band.
 
-Frames are JPEG-encoded and decoded again, as every frame in a robot's log is. Labels whose
-truth sits right on the boundary (a faint flare, a shadow band a few pixels high) are masked
-out of training with ``mask`` = 0, never out of evaluation.
+Frames are JPEG-encoded and decoded again, as every frame in a robot's log is. Objects whose
+truth sits right on the boundary (a shadow band a few pixels high, a person half hidden) are
+masked out of training with ``mask`` = 0, never out of evaluation; glare, a threshold on a
+continuous strength, gets a soft training target instead.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ import numpy as np
 from PIL import Image
 
 from robotops.sim.world import actors
-from robotops.tools.labeling.degrade import DEGRADATIONS, DEGRADE
 from robotops.sim.world.simulator import WarehouseSim, lane_y
 from robotops.sim.world.specs import (
     AISLE_CENTERS_Y,
@@ -41,23 +41,49 @@ from robotops.sim.world.specs import (
     WorkerActor,
     WorldSpec,
 )
+from robotops.tools.labeling.degrade import DEGRADATIONS, DEGRADE
 
 if TYPE_CHECKING:
     import mujoco
 
-SIM_LABELS = ("glare", "hard_shadow", "reflective_vest", "forklift", "person", "pallet",
-              "wet_floor")
+SIM_LABELS = (
+    "glare",
+    "hard_shadow",
+    "reflective_vest",
+    "forklift",
+    "person",
+    "pallet",
+    "wet_floor",
+)
 LABELS = SIM_LABELS + DEGRADATIONS
-HIDDEN_BY_OCCLUSION = ("hard_shadow", "reflective_vest", "forklift", "person", "pallet",
-                       "wet_floor")
+HIDDEN_BY_OCCLUSION = (
+    "hard_shadow",
+    "reflective_vest",
+    "forklift",
+    "person",
+    "pallet",
+    "wet_floor",
+)
 SUBTLE = ("hard_shadow", "reflective_vest", "wet_floor")  # unsure under any degradation
-GLARE_ON, GLARE_MARGIN = 0.3, (0.2, 0.42)  # hazards_acting's rule; masked band in training
+GLARE_ON, GLARE_SOFTNESS = 0.3, 0.025  # hazards_acting's rule; width of the soft target
 # Visible pixels (of 128 x 96) from which an object counts as in view, and below which it
 # counts as absent; in between, training ignores the label.
-PIXELS_ON = {"hard_shadow": 250, "reflective_vest": 30, "forklift": 80, "person": 40,
-             "pallet": 80, "wet_floor": 150}
-PIXELS_OFF = {"hard_shadow": 40, "reflective_vest": 8, "forklift": 20, "person": 10,
-              "pallet": 20, "wet_floor": 30}
+PIXELS_ON = {
+    "hard_shadow": 250,
+    "reflective_vest": 30,
+    "forklift": 80,
+    "person": 40,
+    "pallet": 80,
+    "wet_floor": 150,
+}
+PIXELS_OFF = {
+    "hard_shadow": 40,
+    "reflective_vest": 8,
+    "forklift": 20,
+    "person": 10,
+    "pallet": 20,
+    "wet_floor": 30,
+}
 FRAMES_PER_WORLD = 16
 TARGET_RANGE = {"glare": (1.0, 6.0), "shadow": (0.0, 9.0), "oil": (-2.0, 9.0)}  # m ahead
 JPEG_QUALITY = 85  # what the simulated fleet's recorder uses
@@ -67,12 +93,14 @@ WorldFn = Callable[[np.random.Generator, int], WorldSpec]
 
 @dataclass
 class LabeledFrames:
-    """Frames (N, H, W, 3) uint8 with 0/1 ``labels`` and ``mask`` (N, len(names)) float32."""
+    """Frames (N, H, W, 3) uint8 with 0/1 truth ``labels``, training ``targets`` (soft where
+    the truth is a threshold on a continuous quantity) and ``mask``, each (N, len(names))."""
 
     frames: np.ndarray
     labels: np.ndarray
     mask: np.ndarray
     names: tuple[str, ...]
+    targets: np.ndarray
 
 
 def training_world(rng: np.random.Generator, index: int) -> WorldSpec:
@@ -80,15 +108,27 @@ def training_world(rng: np.random.Generator, index: int) -> WorldSpec:
     hazards: list = [ObstacleHazard(x=0.0, appear_s=0.0, duration_s=1e9)]
     if rng.random() < 0.6:
         facing = float(rng.choice([0.0, 180.0]) + rng.normal(0.0, 25.0))
-        hazards.append(GlareHazard(x=float(rng.uniform(-10, 10)),
-                                   intensity=float(rng.uniform(0.5, 1.9)), facing_deg=facing))
+        hazards.append(
+            GlareHazard(
+                x=float(rng.uniform(-10, 10)),
+                intensity=float(rng.uniform(0.5, 1.9)),
+                facing_deg=facing,
+            )
+        )
     if rng.random() < 0.5:
-        hazards.append(ShadowHazard(x=float(rng.uniform(-10, 10)),
-                                    width=float(rng.uniform(0.6, 2.6)),
-                                    contrast=float(rng.uniform(0.45, 0.95))))
+        hazards.append(
+            ShadowHazard(
+                x=float(rng.uniform(-10, 10)),
+                width=float(rng.uniform(0.6, 2.6)),
+                contrast=float(rng.uniform(0.45, 0.95)),
+            )
+        )
     if rng.random() < 0.45:
-        x = (float(rng.choice([-1, 1]) * rng.uniform(14.0, 16.5)) if rng.random() < 0.5
-             else float(rng.uniform(-12, 12)))
+        x = (
+            float(rng.choice([-1, 1]) * rng.uniform(14.0, 16.5))
+            if rng.random() < 0.5
+            else float(rng.uniform(-12, 12))
+        )
         hazards.append(OilHazard(x=x, length=float(rng.uniform(1.5, 3.5))))
     return WorldSpec(
         aisle=index % len(AISLE_CENTERS_Y),
@@ -118,10 +158,12 @@ class _Truth:
             self.category[g] = _category(m, g)
         fovy = math.radians(float(m.cam_fovy[sim.cam_id]))
         f = (sim.height / 2) / math.tan(fovy / 2)
-        v, u = np.mgrid[0:sim.height, 0:sim.width].astype(np.float64)
+        v, u = np.mgrid[0 : sim.height, 0 : sim.width].astype(np.float64)
         # camera-frame ray per pixel: x right, y up, looking down -z (MuJoCo's convention)
-        self.rays = np.stack([(u + 0.5 - sim.width / 2) / f, -(v + 0.5 - sim.height / 2) / f,
-                              -np.ones_like(u)], axis=-1)
+        self.rays = np.stack(
+            [(u + 0.5 - sim.width / 2) / f, -(v + 0.5 - sim.height / 2) / f, -np.ones_like(u)],
+            axis=-1,
+        )
 
     def _render(self, mode: str) -> np.ndarray:
         r = self.renderer
@@ -157,8 +199,9 @@ class _Truth:
         cy = AISLE_CENTERS_Y[self.sim.spec.aisle]
         under = np.zeros(depth.shape, bool)
         for band in bands:
-            under |= ((np.abs(points[..., 0] - band.x) < band.width / 2)
-                      & (np.abs(points[..., 1] - cy) < AISLE_HALF_WIDTH + 1.0))
+            under |= (np.abs(points[..., 0] - band.x) < band.width / 2) & (
+                np.abs(points[..., 1] - cy) < AISLE_HALF_WIDTH + 1.0
+            )
         return int((under & floor).sum())
 
     def close(self) -> None:
@@ -206,14 +249,17 @@ def _robot_pose(sim: WarehouseSim, rng: np.random.Generator) -> tuple[float, flo
     return x, y, (0.0 if outbound else math.pi) + float(rng.normal(0.0, 0.1))
 
 
-def _actor_poses(sim: WarehouseSim, rng: np.random.Generator,
-                 pose: tuple[float, float, float]) -> dict[str, actors.Pose2D | None]:
+def _actor_poses(
+    sim: WarehouseSim, rng: np.random.Generator, pose: tuple[float, float, float]
+) -> dict[str, actors.Pose2D | None]:
     """Forklift, workers and a pallet somewhere in front of the robot, or parked out of sight."""
     x, y, yaw = pose
     cy = AISLE_CENTERS_Y[sim.spec.aisle]
-    names = ([f"forklift_{i}" for i in range(len(sim.spec.forklifts))]
-             + [f"worker_{i}" for i in range(len(sim.spec.workers))]
-             + [f"obstacle_{i}" for i in range(len(sim.spec.hazard("obstacle")))])
+    names = (
+        [f"forklift_{i}" for i in range(len(sim.spec.forklifts))]
+        + [f"worker_{i}" for i in range(len(sim.spec.workers))]
+        + [f"obstacle_{i}" for i in range(len(sim.spec.hazard("obstacle")))]
+    )
     out: dict[str, actors.Pose2D | None] = {}
     for name in names:
         if rng.random() < 0.5:
@@ -237,23 +283,30 @@ def jpeg_roundtrip(frame: np.ndarray, quality: int = JPEG_QUALITY) -> np.ndarray
         return np.asarray(image.convert("RGB"))
 
 
-def _truth(glare: float, pixels: dict[str, int],
-           degraded: str | None) -> tuple[list[float], list[float]]:
+def _truth(
+    glare: float, pixels: dict[str, int], degraded: str | None
+) -> tuple[list[float], list[float], list[float]]:
+    """Truth, training target and mask per label. A flare's strength is continuous and the
+    truth a threshold on it, so its target is a steep sigmoid around the threshold: the
+    classifier learns where the boundary is instead of guessing between far examples."""
     labels, mask = [], []
     for name in SIM_LABELS:
         if name == "glare":
             labels.append(float(glare > GLARE_ON))
-            mask.append(float(not GLARE_MARGIN[0] < glare < GLARE_MARGIN[1]))
+            mask.append(1.0)
         else:
             n = pixels[name]
             labels.append(float(n >= PIXELS_ON[name]))
             clear = n >= PIXELS_ON[name] or n <= PIXELS_OFF[name]
             hidden = degraded is not None and name in (
-                HIDDEN_BY_OCCLUSION if degraded == "camera_occlusion" else SUBTLE)
+                HIDDEN_BY_OCCLUSION if degraded == "camera_occlusion" else SUBTLE
+            )
             mask.append(float(clear and not hidden))
     labels += [float(name == degraded) for name in DEGRADATIONS]
     mask += [1.0] * len(DEGRADATIONS)
-    return labels, mask
+    targets = list(labels)
+    targets[0] = 1.0 / (1.0 + math.exp(-(glare - GLARE_ON) / GLARE_SOFTNESS))
+    return labels, targets, mask
 
 
 def _degradation(rng: np.random.Generator, p: float, glare: bool) -> str | None:
@@ -264,16 +317,23 @@ def _degradation(rng: np.random.Generator, p: float, glare: bool) -> str | None:
     return choices[int(rng.integers(len(choices)))]
 
 
-def render_labeled(n: int, seed: int | tuple[int, ...], world: WorldFn = training_world,
-                   degrade_p: float = 0.35,
-                   frames_per_world: int = FRAMES_PER_WORLD) -> LabeledFrames:
+def render_labeled(
+    n: int,
+    seed: int | tuple[int, ...],
+    world: WorldFn = training_world,
+    degrade_p: float = 0.35,
+    frames_per_world: int = FRAMES_PER_WORLD,
+) -> LabeledFrames:
     """``n`` frames with ground truth, from worlds drawn by ``world(rng, index)``; a fraction
     ``degrade_p`` of them degraded (low light, haze, blur or occlusion).
 
     Deterministic: the same arguments give the same frames.
     """
     rng = np.random.default_rng(seed)
-    frames, labels, masks = [], [], []
+    frames: list[np.ndarray] = []
+    labels: list[list[float]] = []
+    targets: list[list[float]] = []
+    masks: list[list[float]] = []
     index = 0
     while len(frames) < n:
         sim = WarehouseSim(world(rng, index), seed=int(rng.integers(2**31)))
@@ -286,17 +346,22 @@ def render_labeled(n: int, seed: int | tuple[int, ...], world: WorldFn = trainin
                 degraded = _degradation(rng, degrade_p, sim.last_glare > GLARE_ON)
                 if degraded is not None:
                     frame = DEGRADE[degraded](frame, rng)
-                label, mask = _truth(sim.last_glare, truth.pixels(), degraded)
-                frame = jpeg_roundtrip(frame)
-                frames.append(frame)
+                label, target, mask = _truth(sim.last_glare, truth.pixels(), degraded)
+                frames.append(jpeg_roundtrip(frame))
                 labels.append(label)
+                targets.append(target)
                 masks.append(mask)
         finally:
             truth.close()
             sim.close()
         index += 1
-    return LabeledFrames(np.stack(frames), np.asarray(labels, np.float32),
-                         np.asarray(masks, np.float32), LABELS)
+    return LabeledFrames(
+        np.stack(frames),
+        np.asarray(labels, np.float32),
+        np.asarray(masks, np.float32),
+        LABELS,
+        np.asarray(targets, np.float32),
+    )
 
 
 def shift_world(rng: np.random.Generator, index: int) -> WorldSpec:

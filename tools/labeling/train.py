@@ -26,7 +26,7 @@ from robotops.tools.labeling.simframes import LabeledFrames, WorldFn, render_lab
 from robotops.tools.labeling.weights import DEFAULT_VERSION, LabelerCard, save_labeler
 
 CHUNK = 64  # frames per rendering task; the chunk index seeds it, so pool size changes nothing
-STATS_SLACK = 0.02  # statistics decide a label if their F1 is within this of the CNN's
+STATS_SLACK = 0.03  # statistics decide a label if their F1 is within this of the CNN's
 
 
 class TrainConfig(BaseModel):
@@ -39,8 +39,9 @@ class TrainConfig(BaseModel):
     width: int = 16
 
 
-def render_dataset(n: int, seed: int, world: WorldFn | None = None, workers: int = 0,
-                   degrade_p: float = 0.35) -> LabeledFrames:
+def render_dataset(
+    n: int, seed: int, world: WorldFn | None = None, workers: int = 0, degrade_p: float = 0.35
+) -> LabeledFrames:
     """``n`` labeled frames rendered in chunks over a process pool, identical for any pool."""
     chunks = [(min(CHUNK, n - start), (seed, i)) for i, start in enumerate(range(0, n, CHUNK))]
     kwargs = {"degrade_p": degrade_p} | ({"world": world} if world is not None else {})
@@ -51,14 +52,18 @@ def render_dataset(n: int, seed: int, world: WorldFn | None = None, workers: int
         with ProcessPoolExecutor(n_workers, mp_context=get_context("spawn")) as pool:
             futures = [pool.submit(render_labeled, size, s, **kwargs) for size, s in chunks]
             parts = [f.result() for f in futures]
-    return LabeledFrames(np.concatenate([p.frames for p in parts]),
-                         np.concatenate([p.labels for p in parts]),
-                         np.concatenate([p.mask for p in parts]), parts[0].names)
+    return LabeledFrames(
+        np.concatenate([p.frames for p in parts]),
+        np.concatenate([p.labels for p in parts]),
+        np.concatenate([p.mask for p in parts]),
+        parts[0].names,
+        np.concatenate([p.targets for p in parts]),
+    )
 
 
 def dataset_sha256(data: LabeledFrames) -> str:
     digest = hashlib.sha256(np.ascontiguousarray(data.frames).tobytes())
-    for array in (data.labels, data.mask):
+    for array in (data.labels, data.targets, data.mask):
         digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
     digest.update(",".join(data.names).encode())
     return digest.hexdigest()
@@ -89,9 +94,9 @@ def _loss(logits: torch.Tensor, y: torch.Tensor, m: torch.Tensor) -> torch.Tenso
     return (raw * m).sum() / m.sum().clamp(min=1.0)
 
 
-def train_classifier(data: LabeledFrames, config: TrainConfig,
-                     progress: Callable[[int, float], None] | None = None
-                     ) -> tuple[LabelNet, dict[str, dict[str, float]]]:
+def train_classifier(
+    data: LabeledFrames, config: TrainConfig, progress: Callable[[int, float], None] | None = None
+) -> tuple[LabelNet, dict[str, dict[str, float]]]:
     """Fit the classifier; returns it (thresholds and heads chosen) and validation metrics."""
     deterministic = torch.are_deterministic_algorithms_enabled()
     torch.manual_seed(config.seed)
@@ -102,15 +107,15 @@ def train_classifier(data: LabeledFrames, config: TrainConfig,
         torch.use_deterministic_algorithms(deterministic)
 
 
-def _train(data: LabeledFrames, config: TrainConfig,
-           progress: Callable[[int, float], None] | None
-           ) -> tuple[LabelNet, dict[str, dict[str, float]]]:
+def _train(
+    data: LabeledFrames, config: TrainConfig, progress: Callable[[int, float], None] | None
+) -> tuple[LabelNet, dict[str, dict[str, float]]]:
     rng = np.random.default_rng(config.seed)
     order = rng.permutation(len(data.frames))
     n_val = max(1, int(len(order) * config.val_fraction))
     val, train = order[:n_val], order[n_val:]
     images, stats = prepare(data.frames)
-    y, m = torch.from_numpy(data.labels), torch.from_numpy(data.mask)
+    y, m = torch.from_numpy(data.targets), torch.from_numpy(data.mask)
     net = LabelNet(len(data.names), width=config.width)
     net.stats_mean.copy_(stats[train].mean(dim=0))
     net.stats_std.copy_(stats[train].std(dim=0).clamp(min=1e-4))
@@ -137,8 +142,9 @@ def _train(data: LabeledFrames, config: TrainConfig,
     return net.eval(), _choose_heads(net, images[val], stats[val], data, val)
 
 
-def _choose_heads(net: LabelNet, images: torch.Tensor, stats: torch.Tensor,
-                  data: LabeledFrames, val: np.ndarray) -> dict[str, dict[str, float]]:
+def _choose_heads(
+    net: LabelNet, images: torch.Tensor, stats: torch.Tensor, data: LabeledFrames, val: np.ndarray
+) -> dict[str, dict[str, float]]:
     """Per label: statistics or CNN, and the threshold with the best validation F1."""
     with torch.inference_mode():
         cnn, by_stats = (torch.sigmoid(t).numpy() for t in net(images, stats))
@@ -151,15 +157,25 @@ def _choose_heads(net: LabelNet, images: torch.Tensor, stats: torch.Tensor,
         net.use_stats[j] = use_stats
         net.thresholds[j] = t_stats if use_stats else t_cnn
         chosen = s_stats if use_stats else s_cnn
-        metrics[name] = {**chosen, "threshold": float(net.thresholds[j]),
-                         "stats_only": float(use_stats), "cnn_f1": s_cnn["f1"],
-                         "stats_f1": s_stats["f1"]}
+        metrics[name] = {
+            **chosen,
+            "threshold": float(net.thresholds[j]),
+            "stats_only": float(use_stats),
+            "cnn_f1": s_cnn["f1"],
+            "stats_f1": s_stats["f1"],
+        }
     return metrics
 
 
-def train_embedded(out_dir: Path, frames: int = 3000, seed: int = 0, epochs: int = 30,
-                   workers: int = 0, version: str = DEFAULT_VERSION,
-                   progress: Callable[[str], None] | None = None) -> tuple[Path, LabelerCard]:
+def train_embedded(
+    out_dir: Path,
+    frames: int = 3200,
+    seed: int = 0,
+    epochs: int = 30,
+    workers: int = 0,
+    version: str = DEFAULT_VERSION,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Path, LabelerCard]:
     """Render ``frames`` simulated frames, train, and save ``version`` with its card."""
     if progress:
         progress(f"rendering {frames} frames with simulator ground truth")
@@ -173,12 +189,11 @@ def train_embedded(out_dir: Path, frames: int = 3000, seed: int = 0, epochs: int
         version=version,
         labels=names,
         stats_labels=[n for j, n in enumerate(names) if bool(net.use_stats[j])],
-        thresholds={n: float(net.thresholds[j]) for j, n in enumerate(names)},
+        thresholds={n: round(float(net.thresholds[j]), 4) for j, n in enumerate(names)},
         dataset_sha256=dataset_sha256(data),
         frames=frames,
         seed=seed,
-        command=f"robotops labels train-embedded --frames {frames} --seed {seed} "
-        f"--epochs {epochs}",
+        command=f"robotops labels train-embedded --frames {frames} --seed {seed} --epochs {epochs}",
         metrics={n: {k: round(v, 4) for k, v in m.items()} for n, m in metrics.items()},
         width=config.width,
     )

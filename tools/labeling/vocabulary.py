@@ -89,8 +89,11 @@ def _read(path: Path | None) -> tuple[str, dict[str, Any]]:
         text = resources.files(__package__).joinpath("labels.yaml").read_text()
         return "built-in labels.yaml", yaml.safe_load(text)
     if not path.is_file():
-        raise VocabularyError(str(path), "no such file; set ROBOTOPS_LABELER__VOCABULARY to a "
-                              "YAML file with a 'labels' list (name and prompt each)")
+        raise VocabularyError(
+            str(path),
+            "no such file; set ROBOTOPS_LABELER__VOCABULARY to a "
+            "YAML file with a 'labels' list (name and prompt each)",
+        )
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

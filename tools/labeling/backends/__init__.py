@@ -1,0 +1,1 @@
+"""Labeler backends, one module each; they register with :mod:`robotops.tools.labeling.registry`."""
