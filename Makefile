@@ -49,6 +49,7 @@ typecheck: setup
 bench: setup
 	$(BIN)/python benchmarks/fleet_sim.py
 	$(BIN)/python benchmarks/log_window.py --size-mb 256
+	$(BIN)/python benchmarks/ingest.py --size-mb 500
 	$(BIN)/python benchmarks/upload_plan.py --robots 3 --minutes 2
 
 clean:

@@ -41,7 +41,7 @@ from chromadb.config import Settings as ChromaSettings
 from pydantic import BaseModel, Field
 
 from robotops.errors import ConfigError, RobotOpsError
-from robotops.memory.embedding import MiniLMEmbedding
+from robotops.memory.embedding import DIMENSIONS, MiniLMEmbedding
 from robotops.memory.segment_docs import SegmentDoc, SegmentHit
 from robotops.settings import Settings
 
@@ -221,6 +221,13 @@ class VectorIndex:
     def count(self) -> int:
         """How many segments are indexed."""
         return self.collection.count()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of ``texts``, one row each, as :meth:`add` would compute them: embed
+        ahead (e.g. while a log is still being read) and pass them to ``add(embeddings=...)``."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return np.asarray(self.embedding(list(texts)), dtype=np.float32)
 
     def add(
         self,

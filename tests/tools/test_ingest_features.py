@@ -68,8 +68,11 @@ def test_slightly_out_of_order_messages_still_count() -> None:
 
 def test_image_features_decode_two_frames_per_segment() -> None:
     b, thumbs = builder(pixel_stride=2, thumbnail_px=32)
-    cam = channel("/cam", "sensor_msgs/msg/CompressedImage",
-                  lambda data: SimpleNamespace(format="jpeg", data=data))
+    cam = channel(
+        "/cam",
+        "sensor_msgs/msg/CompressedImage",
+        lambda data: SimpleNamespace(format="jpeg", data=data),
+    )
     decoded: list[int] = []
     original = cam.decode
 
@@ -91,8 +94,9 @@ def test_raw_image_encodings() -> None:
     b, thumbs = builder(pixel_stride=1)
     pixels = np.zeros((4, 6, 3), np.uint8)
     pixels[:2] = 255  # top half white
-    msg = SimpleNamespace(height=4, width=6, step=18, encoding="bgr8", is_bigendian=0,
-                          data=pixels.tobytes())
+    msg = SimpleNamespace(
+        height=4, width=6, step=18, encoding="bgr8", is_bigendian=0, data=pixels.tobytes()
+    )
     cam = channel("/raw", "sensor_msgs/msg/Image", lambda _: msg)
     [segment] = run(b, [LogMessage(cam, T0, b"")])
     stats = segment.features()["cameras"]["/raw"]
@@ -110,33 +114,68 @@ def test_image_stats_on_known_pixels() -> None:
 def test_events_from_diagnostics_and_rosout() -> None:
     b, _ = builder()
     status = lambda level: SimpleNamespace(  # noqa: E731
-        status=[SimpleNamespace(name="motor", level=bytes([level]), message="overheat")])
-    diag = channel("/diagnostics", "diagnostic_msgs/msg/DiagnosticArray",
-                   lambda data: status(data[0]))
+        status=[SimpleNamespace(name="motor", level=bytes([level]), message="overheat")]
+    )
+    diag = channel(
+        "/diagnostics", "diagnostic_msgs/msg/DiagnosticArray", lambda data: status(data[0])
+    )
     levels = [0, 2, 2, 2, 0, 2]
     messages = [LogMessage(diag, T0 + i * 100 * MS, bytes([lv])) for i, lv in enumerate(levels)]
-    rosout = channel("/rosout", "rosgraph_msgs/Log",
-                     lambda data: SimpleNamespace(level=data[0], name="nav", msg="no path"))
-    messages += [LogMessage(rosout, T0 + 900 * MS, bytes([8])),
-                 LogMessage(rosout, T0 + 950 * MS, bytes([2]))]
+    rosout = channel(
+        "/rosout",
+        "rosgraph_msgs/Log",
+        lambda data: SimpleNamespace(level=data[0], name="nav", msg="no path"),
+    )
+    messages += [
+        LogMessage(rosout, T0 + 900 * MS, bytes([8])),
+        LogMessage(rosout, T0 + 950 * MS, bytes([2])),
+    ]
     [segment] = run(b, sorted(messages, key=lambda m: m.log_time_ns))
     kinds = [(e.kind, e.time_ns) for e in segment.events]
-    assert kinds == [("diagnostic_error", T0 + 100 * MS), ("diagnostic_error", T0 + 500 * MS),
-                     ("log_error", T0 + 900 * MS)]
+    assert kinds == [
+        ("diagnostic_error", T0 + 100 * MS),
+        ("diagnostic_error", T0 + 500 * MS),
+        ("log_error", T0 + 900 * MS),
+    ]
     assert segment.events[2].detail == "nav: no path"
 
 
 def test_undecodable_or_odd_messages_never_stop_features() -> None:
     b, _ = builder()
     odd = channel("/odom", "nav_msgs/msg/Odometry", lambda data: 42)  # no twist at all
-    broken = channel("/cam", "sensor_msgs/msg/CompressedImage",
-                     lambda data: SimpleNamespace(format="jpeg", data=b"not a jpeg"))
+    broken = channel(
+        "/cam",
+        "sensor_msgs/msg/CompressedImage",
+        lambda data: SimpleNamespace(format="jpeg", data=b"not a jpeg"),
+    )
     [segment] = run(b, [LogMessage(odd, T0, b""), LogMessage(broken, T0 + 1, b"")])
     assert segment.counts == {"/odom": 1, "/cam": 1}
     assert any("/cam" in note for note in b.notes)
 
 
 def test_description_of_a_plain_log() -> None:
-    features = {"duration_s": 2.0, "topics": {"/chatter": {"count": 4, "rate_hz": 2.0,
-                                                          "max_gap_s": 0.5}}}
+    features = {
+        "duration_s": 2.0,
+        "topics": {"/chatter": {"count": 4, "rate_hz": 2.0, "max_gap_s": 0.5}},
+    }
     assert describe(features) == "robot; topics: /chatter 2 Hz"
+
+
+def test_description_for_the_embedding_has_fractions_to_one_decimal() -> None:
+    features = {
+        "speed": {"mean": 1.04, "max": 1.12},
+        "perception": {"probability_max": 0.97, "probability_mean": 0.54},
+        "cameras": {
+            "/cam": {
+                "saturated_frac": 0.0,
+                "dark_frac": 0.0,
+                "brightness": 0.534,
+                "contrast": 0.151,
+            }
+        },
+    }
+    text = describe(features, "104")
+    assert "up to 0.97 (mean 0.54)" in text and "brightness 0.53, contrast 0.15" in text
+    coarse = describe(features, "104", digits=1)
+    assert "up to 1.0 (mean 0.5)" in coarse and "brightness 0.5, contrast 0.2" in coarse
+    assert coarse.split(";")[:2] == text.split(";")[:2]  # who and speed are unchanged

@@ -51,9 +51,13 @@ def jpeg(glare: bool, seed: int) -> bytes:
     return out.getvalue()
 
 
-def write_robot_log(path: Path, robot_id: str = "104", seconds: float = 6.0,
-                    stall: tuple[float, float] = (2.0, 4.0), chunk_size: int = 16 * 1024
-                    ) -> RobotLog:
+def write_robot_log(
+    path: Path,
+    robot_id: str = "104",
+    seconds: float = 6.0,
+    stall: tuple[float, float] = (2.0, 4.0),
+    chunk_size: int = 16 * 1024,
+) -> RobotLog:
     """Write a small realistic robot log; the robot stops (glare) during ``stall`` seconds."""
     log = RobotLog(path)
     meta = {"robot_id": robot_id, "site": "testsite", "zone": "aisle-3", "policy_version": "v1"}
@@ -79,8 +83,9 @@ def write_robot_log(path: Path, robot_id: str = "104", seconds: float = 6.0,
                 count("/camera/image/compressed")
                 count("/perception/obstacle")
             if t_ms % 1000 == 0:
-                writer.diagnostics(t, "drive", 2 if stalled else 0,
-                                   "motor current limit" if stalled else "ok", {})
+                writer.diagnostics(
+                    t, "drive", 2 if stalled else 0, "motor current limit" if stalled else "ok", {}
+                )
                 count("/diagnostics")
             if t_ms == int(stall[0] * 1000) + 500:
                 writer.event(t, "stall", "warn", robot_id, "aisle-3", "stopped for obstacle")
@@ -109,11 +114,41 @@ class RecordingIndex:
         return before - len(self.docs)
 
 
+class EmbeddingRecordingIndex(RecordingIndex):
+    """A stand-in that also embeds (one-hot rows by text, so a vector names its text), as the
+    real index does: ingest then computes the vectors during the scan and hands them to add."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.vocabulary: list[str] = []
+        self.embeddings: np.ndarray | None = None
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        for text in texts:
+            if text not in self.vocabulary:
+                self.vocabulary.append(text)
+        rows = np.zeros((len(texts), 256), np.float32)
+        rows[np.arange(len(texts)), [self.vocabulary.index(t) for t in texts]] = 1.0
+        return rows
+
+    def add(self, docs: list[SegmentDoc], *, embeddings: np.ndarray | None = None) -> int:
+        self.embeddings = embeddings
+        return super().add(docs)
+
+    def text_of(self, row: np.ndarray) -> str:
+        """The text a vector was embedded from."""
+        return self.vocabulary[int(np.argmax(row))]
+
+
 def make_deps(root: Path, index: RecordingIndex | None = None) -> IngestDeps:
     """Blob store and SQLite catalog under ``root``."""
-    return IngestDeps(blobs=LocalBlobStore(root / "blobs"),
-                      catalog=Catalog(f"sqlite:///{root / 'catalog.db'}"),
-                      settings=IngestSettings(), index=index, work_dir=root / "work")
+    return IngestDeps(
+        blobs=LocalBlobStore(root / "blobs"),
+        catalog=Catalog(f"sqlite:///{root / 'catalog.db'}"),
+        settings=IngestSettings(),
+        index=index,
+        work_dir=root / "work",
+    )
 
 
 def stored_blobs(root: Path) -> list[Path]:
