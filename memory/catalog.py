@@ -280,8 +280,11 @@ class Catalog:
 
     def logs_from_source(self, source_path: str) -> list[LogPublic]:
         """Logs ingested from ``source_path`` (absolute), newest ingest first."""
-        query = (select(LogRow).where(LogRow.source_path == source_path)
-                 .order_by(LogRow.ingested_at.desc()))
+        query = (
+            select(LogRow)
+            .where(LogRow.source_path == source_path)
+            .order_by(LogRow.ingested_at.desc())
+        )
         with self._sessions() as session:
             return [LogPublic.model_validate(row) for row in session.scalars(query)]
 
@@ -317,8 +320,11 @@ class Catalog:
         with self._sessions() as session:
             return {
                 name: session.scalar(select(func.count()).where(table.log_id == log_id)) or 0
-                for name, table in (("topics", TopicRow), ("segments", SegmentRow),
-                                    ("events", EventRow))
+                for name, table in (
+                    ("topics", TopicRow),
+                    ("segments", SegmentRow),
+                    ("events", EventRow),
+                )
             }
 
     def get_artifact(self, ref: str) -> ArtifactPublic:

@@ -57,9 +57,17 @@ def record_artifact(
     since the same bytes can legitimately be produced twice (e.g. two identical thumbnails).
     """
     if session.get(ArtifactRow, sha256) is None:
-        session.add(ArtifactRow(sha256=sha256, kind=kind, uri=uri, size_bytes=size_bytes,
-                                produced_by=produced_by, tool_version=tool_version,
-                                meta=meta or {}))
+        session.add(
+            ArtifactRow(
+                sha256=sha256,
+                kind=kind,
+                uri=uri,
+                size_bytes=size_bytes,
+                produced_by=produced_by,
+                tool_version=tool_version,
+                meta=meta or {},
+            )
+        )
     for parent, relation in dict(parents).items():
         if parent == sha256 or session.get(ProvenanceRow, (sha256, parent)) is not None:
             continue
@@ -82,16 +90,35 @@ def record_derived(
     statements rather than a few per artifact; same no-op rules as :func:`record_artifact`."""
     wanted = sorted(set(shas) - {parent})
     for start in range(0, len(wanted), _IN_CHUNK):
-        chunk = wanted[start: start + _IN_CHUNK]
-        known = set(session.scalars(select(ArtifactRow.sha256)
-                                    .where(ArtifactRow.sha256.in_(chunk))))
-        linked = set(session.scalars(select(ProvenanceRow.child_sha).where(
-            ProvenanceRow.child_sha.in_(chunk), ProvenanceRow.parent_sha == parent)))
-        session.add_all(ArtifactRow(sha256=sha, kind=kind, uri=uri_of(sha), size_bytes=0,
-                                    produced_by=produced_by, tool_version=tool_version, meta={})
-                        for sha in chunk if sha not in known)
-        session.add_all(ProvenanceRow(child_sha=sha, parent_sha=parent, relation=relation)
-                        for sha in chunk if sha not in linked)
+        chunk = wanted[start : start + _IN_CHUNK]
+        known = set(
+            session.scalars(select(ArtifactRow.sha256).where(ArtifactRow.sha256.in_(chunk)))
+        )
+        linked = set(
+            session.scalars(
+                select(ProvenanceRow.child_sha).where(
+                    ProvenanceRow.child_sha.in_(chunk), ProvenanceRow.parent_sha == parent
+                )
+            )
+        )
+        session.add_all(
+            ArtifactRow(
+                sha256=sha,
+                kind=kind,
+                uri=uri_of(sha),
+                size_bytes=0,
+                produced_by=produced_by,
+                tool_version=tool_version,
+                meta={},
+            )
+            for sha in chunk
+            if sha not in known
+        )
+        session.add_all(
+            ProvenanceRow(child_sha=sha, parent_sha=parent, relation=relation)
+            for sha in chunk
+            if sha not in linked
+        )
         session.flush()
 
 
@@ -99,8 +126,9 @@ def parents(catalog: Catalog, sha256: str) -> list[Edge]:
     """What ``sha256`` was made from, one hop up."""
     with catalog.session() as session:
         rows = session.execute(
-            select(ProvenanceRow.parent_sha, ProvenanceRow.relation, ArtifactRow.kind,
-                   ArtifactRow.uri)
+            select(
+                ProvenanceRow.parent_sha, ProvenanceRow.relation, ArtifactRow.kind, ArtifactRow.uri
+            )
             .outerjoin(ArtifactRow, ArtifactRow.sha256 == ProvenanceRow.parent_sha)
             .where(ProvenanceRow.child_sha == sha256)
             .order_by(ProvenanceRow.parent_sha)
@@ -112,8 +140,9 @@ def children(catalog: Catalog, sha256: str) -> list[Edge]:
     """What was made from ``sha256``, one hop down."""
     with catalog.session() as session:
         rows = session.execute(
-            select(ProvenanceRow.child_sha, ProvenanceRow.relation, ArtifactRow.kind,
-                   ArtifactRow.uri)
+            select(
+                ProvenanceRow.child_sha, ProvenanceRow.relation, ArtifactRow.kind, ArtifactRow.uri
+            )
             .join(ArtifactRow, ArtifactRow.sha256 == ProvenanceRow.child_sha)
             .where(ProvenanceRow.parent_sha == sha256)
             .order_by(ProvenanceRow.child_sha)
@@ -139,9 +168,13 @@ def lineage(catalog: Catalog, ref: str) -> Lineage:
     """
     artifact = catalog.get_artifact(ref)
     sha = artifact.sha256
-    return Lineage(artifact=artifact, parents=parents(catalog, sha),
-                   children=children(catalog, sha), ancestors=ancestors(catalog, sha),
-                   descendants=descendants(catalog, sha))
+    return Lineage(
+        artifact=artifact,
+        parents=parents(catalog, sha),
+        children=children(catalog, sha),
+        ancestors=ancestors(catalog, sha),
+        descendants=descendants(catalog, sha),
+    )
 
 
 def _walk(catalog: Catalog, start: str, up: bool) -> list[str]:

@@ -34,18 +34,44 @@ def sha(n: int) -> str:
 def add_log(catalog: Catalog, n: int, robot: str = "101", site: str = "cincinnati") -> str:
     log_id = sha(n)
     with catalog.transaction() as session:
-        session.add(LogRow(id=log_id, source_path=f"/logs/{n}.mcap", robot_id=robot, site=site,
-                           format="mcap", size_bytes=10, start_ns=n * 1000, end_ns=n * 1000 + 5,
-                           message_count=3, tool="test", tool_version="0"))
+        session.add(
+            LogRow(
+                id=log_id,
+                source_path=f"/logs/{n}.mcap",
+                robot_id=robot,
+                site=site,
+                format="mcap",
+                size_bytes=10,
+                start_ns=n * 1000,
+                end_ns=n * 1000 + 5,
+                message_count=3,
+                tool="test",
+                tool_version="0",
+            )
+        )
         session.flush()
-        session.add(TopicRow(log_id=log_id, name="/odom", schema_name="nav_msgs/msg/Odometry",
-                             encoding="cdr", message_count=3, decoded_ok=True))
-        session.add(SegmentRow(id=f"{log_id[:16]}:{n}", log_id=log_id, start_ns=n * 1000,
-                               end_ns=n * 1000 + 2, features={"speed": {"max": 0.0}},
-                               description="stopped"))
+        session.add(
+            TopicRow(
+                log_id=log_id,
+                name="/odom",
+                schema_name="nav_msgs/msg/Odometry",
+                encoding="cdr",
+                message_count=3,
+                decoded_ok=True,
+            )
+        )
+        session.add(
+            SegmentRow(
+                id=f"{log_id[:16]}:{n}",
+                log_id=log_id,
+                start_ns=n * 1000,
+                end_ns=n * 1000 + 2,
+                features={"speed": {"max": 0.0}},
+                description="stopped",
+            )
+        )
         session.add(EventRow(log_id=log_id, time_ns=n * 1000 + 1, kind="stall"))
-        record_artifact(session, sha256=log_id, kind="log", produced_by="external",
-                        tool_version="")
+        record_artifact(session, sha256=log_id, kind="log", produced_by="external", tool_version="")
     return log_id
 
 
@@ -84,9 +110,19 @@ def test_rows_and_queries(catalog: Catalog) -> None:
 def test_prefix_lookup(catalog: Catalog) -> None:
     with catalog.transaction() as session:
         for log_id in ("abcd0" + "0" * 59, "abcd1" + "0" * 59):
-            session.add(LogRow(id=log_id, source_path="x", format="mcap", size_bytes=0,
-                               start_ns=0, end_ns=0, message_count=0, tool="t",
-                               tool_version="0"))
+            session.add(
+                LogRow(
+                    id=log_id,
+                    source_path="x",
+                    format="mcap",
+                    size_bytes=0,
+                    start_ns=0,
+                    end_ns=0,
+                    message_count=0,
+                    tool="t",
+                    tool_version="0",
+                )
+            )
     assert catalog.get_log("ABCD1").id == "abcd1" + "0" * 59
     with pytest.raises(InvalidRequestError, match="ambiguous"):
         catalog.get_log("abcd")
@@ -98,8 +134,19 @@ def test_prefix_lookup(catalog: Catalog) -> None:
 
 def test_transaction_is_all_or_nothing(catalog: Catalog) -> None:
     with pytest.raises(RuntimeError), catalog.transaction() as session:
-        session.add(LogRow(id=sha(9), source_path="x", format="mcap", size_bytes=0, start_ns=0,
-                           end_ns=0, message_count=0, tool="t", tool_version="0"))
+        session.add(
+            LogRow(
+                id=sha(9),
+                source_path="x",
+                format="mcap",
+                size_bytes=0,
+                start_ns=0,
+                end_ns=0,
+                message_count=0,
+                tool="t",
+                tool_version="0",
+            )
+        )
         session.flush()
         record_artifact(session, sha256=sha(9), kind="log", produced_by="t", tool_version="0")
         raise RuntimeError("half way")
@@ -111,16 +158,39 @@ def test_transaction_is_all_or_nothing(catalog: Catalog) -> None:
 def test_provenance_both_ways(catalog: Catalog) -> None:
     log = add_log(catalog, 1)
     with catalog.transaction() as session:
-        record_artifact(session, sha256=sha(100), kind="window", produced_by="cut",
-                        tool_version="1", parents=[(log, "cut-from")])
-        record_artifact(session, sha256=sha(200), kind="dataset", produced_by="curate",
-                        tool_version="1", parents=[(sha(100), "derived-from")])
-        record_artifact(session, sha256=sha(300), kind="policy", produced_by="train",
-                        tool_version="1",
-                        parents=[(sha(200), "trained-on"), ("e" * 64, "initialised-from")])
+        record_artifact(
+            session,
+            sha256=sha(100),
+            kind="window",
+            produced_by="cut",
+            tool_version="1",
+            parents=[(log, "cut-from")],
+        )
+        record_artifact(
+            session,
+            sha256=sha(200),
+            kind="dataset",
+            produced_by="curate",
+            tool_version="1",
+            parents=[(sha(100), "derived-from")],
+        )
+        record_artifact(
+            session,
+            sha256=sha(300),
+            kind="policy",
+            produced_by="train",
+            tool_version="1",
+            parents=[(sha(200), "trained-on"), ("e" * 64, "initialised-from")],
+        )
         # the same artifact again only adds edges, and never an edge to itself
-        record_artifact(session, sha256=sha(300), kind="policy", produced_by="train",
-                        tool_version="1", parents=[(sha(200), "trained-on"), (sha(300), "x")])
+        record_artifact(
+            session,
+            sha256=sha(300),
+            kind="policy",
+            produced_by="train",
+            tool_version="1",
+            parents=[(sha(200), "trained-on"), (sha(300), "x")],
+        )
     assert [e.sha256 for e in parents(catalog, sha(300))] == [sha(200), "e" * 64]
     assert parents(catalog, sha(300))[1].kind is None  # outside the catalog
     assert [(e.sha256, e.kind) for e in children(catalog, log)] == [(sha(100), "window")]

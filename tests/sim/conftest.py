@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from mcap.writer import Writer
+
 from robotops.api.background import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.state import FleetRecord, FleetStore, PolicyRecord, RobotRecord

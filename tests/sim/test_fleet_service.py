@@ -11,8 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 from mcap.reader import make_reader
-from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import DeployRequest, RollbackRequest, UploadRequest
 
 from robotops.errors import (
     FleetUnavailableError,
@@ -20,6 +18,8 @@ from robotops.errors import (
     LogFormatError,
     NotFoundError,
 )
+from robotops.tools.fleet.client import FleetClient
+from robotops.tools.fleet.models import DeployRequest, RollbackRequest, UploadRequest
 
 
 def _whole_log(client: FleetClient) -> UploadRequest:

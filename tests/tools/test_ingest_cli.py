@@ -84,8 +84,20 @@ def test_logs_list_show_cut_lineage(robot_log: Path, tmp_path: Path) -> None:
     assert code == 0 and "stopped" in out
 
     window = tmp_path / "window.mcap"
-    code, out, err = invoke("logs", "cut", log_id[:8], "--start", "2", "--end", "3.999",
-                            "--topics", "/odom,/events", "--out", window, "--json")
+    code, out, err = invoke(
+        "logs",
+        "cut",
+        log_id[:8],
+        "--start",
+        "2",
+        "--end",
+        "3.999",
+        "--topics",
+        "/odom,/events",
+        "--out",
+        window,
+        "--json",
+    )
     assert code == 0, err
     cut = json.loads(out)
     assert cut["topics"] == ["/events", "/odom"]
@@ -120,8 +132,14 @@ def test_ingest_the_shared_folder() -> None:
     assert "empty file (0 bytes)" in results["empty-file.bag"]["error"]
     ingested = {name: r["message_count"] for name, r in results.items() if r["status"] != "failed"}
     assert ingested == {
-        "bag_ego_trajectory.db3": 2130, "test.mcap": 2172, "test2.bag": 6121,
-        "rosbag2_cdr_test_db3": 7, "rosbag2_msgcomp_zstd_db3": 1127,
-        "rosbag2_services_mcap": 10, "rosbag2_talker_mcap": 20, "rosbag2_wrong_rmw_mcap": 7,
-        "example-lz4.bag": 8647, "rosbagsrs_alltypes_mcap": 188,
+        "bag_ego_trajectory.db3": 2130,
+        "test.mcap": 2172,
+        "test2.bag": 6121,
+        "rosbag2_cdr_test_db3": 7,
+        "rosbag2_msgcomp_zstd_db3": 1127,
+        "rosbag2_services_mcap": 10,
+        "rosbag2_talker_mcap": 20,
+        "rosbag2_wrong_rmw_mcap": 7,
+        "example-lz4.bag": 8647,
+        "rosbagsrs_alltypes_mcap": 188,
     }

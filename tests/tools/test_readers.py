@@ -98,12 +98,14 @@ def test_channels_are_found_by_type_not_name() -> None:
     with open_log(SHARED_LOGS / "rosbagsrs_alltypes_mcap") as reader:
         summary = reader.summary()
     assert topics_of_type(summary, "sensor_msgs/msg/CompressedImage") == [
-        "/test/sensor_msgs/compressed_image"]
+        "/test/sensor_msgs/compressed_image"
+    ]
     assert topics_of_type(summary, "Image") == ["/test/sensor_msgs/image"]
     assert topics_of_type(summary, "nav_msgs/Odometry") == ["/test/nav_msgs/odometry"]
     with open_log(SHARED_LOGS / "robot_localization_bags/test2.bag") as reader:
         assert topics_of_type(reader.summary(), "nav_msgs/msg/Odometry") == [
-            "/jackal_velocity_controller/odom"]
+            "/jackal_velocity_controller/odom"
+        ]
 
 
 def test_type_names_are_canonical() -> None:
@@ -137,9 +139,12 @@ def _mcap(path: Path, compression: CompressionType, chunked: bool) -> int:
         for i in range(50):
             t = T0 + i * 10 * MS
             string = store.types["std_msgs/msg/String"](data=f"hello {i}")
-            payloads = {"/json": json.dumps({"i": i}).encode(),
-                        "/schemaless": json.dumps([i]).encode(), "/opaque": bytes([i]) * 4,
-                        "/ros1": bytes(store.serialize_ros1(string, "std_msgs/msg/String"))}
+            payloads = {
+                "/json": json.dumps({"i": i}).encode(),
+                "/schemaless": json.dumps([i]).encode(),
+                "/opaque": bytes([i]) * 4,
+                "/ros1": bytes(store.serialize_ros1(string, "std_msgs/msg/String")),
+            }
             for topic, data in payloads.items():
                 writer.add_message(channels[topic], t, data, t, i)
                 count += 1
@@ -147,11 +152,13 @@ def _mcap(path: Path, compression: CompressionType, chunked: bool) -> int:
     return count
 
 
-@pytest.mark.parametrize("compression", [CompressionType.ZSTD, CompressionType.LZ4,
-                                         CompressionType.NONE])
+@pytest.mark.parametrize(
+    "compression", [CompressionType.ZSTD, CompressionType.LZ4, CompressionType.NONE]
+)
 @pytest.mark.parametrize("chunked", [True, False])
-def test_mcap_any_compression_and_encoding(tmp_path: Path, compression: CompressionType,
-                                           chunked: bool) -> None:
+def test_mcap_any_compression_and_encoding(
+    tmp_path: Path, compression: CompressionType, chunked: bool
+) -> None:
     path = tmp_path / "x.mcap"
     written = _mcap(path, compression, chunked)
     with open_log(path) as reader:
@@ -198,20 +205,27 @@ def test_robot_log_images_and_metadata(tmp_path: Path) -> None:
 def _odometry(store, i: int, ros1: bool = False):
     types = store.types
     header = types["std_msgs/msg/Header"](
-        stamp=types["builtin_interfaces/msg/Time"](sec=i, nanosec=0), frame_id="odom",
-        **({"seq": i} if ros1 else {}))
+        stamp=types["builtin_interfaces/msg/Time"](sec=i, nanosec=0),
+        frame_id="odom",
+        **({"seq": i} if ros1 else {}),
+    )
     vector = types["geometry_msgs/msg/Vector3"]
     pose = types["geometry_msgs/msg/PoseWithCovariance"](
         pose=types["geometry_msgs/msg/Pose"](
             position=types["geometry_msgs/msg/Point"](x=float(i), y=0.0, z=0.0),
-            orientation=types["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0)),
-        covariance=np.zeros(36))
+            orientation=types["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
+        ),
+        covariance=np.zeros(36),
+    )
     twist = types["geometry_msgs/msg/TwistWithCovariance"](
-        twist=types["geometry_msgs/msg/Twist"](linear=vector(x=0.5, y=0.0, z=0.0),
-                                               angular=vector(x=0.0, y=0.0, z=0.0)),
-        covariance=np.zeros(36))
-    return types["nav_msgs/msg/Odometry"](header=header, child_frame_id="base", pose=pose,
-                                          twist=twist)
+        twist=types["geometry_msgs/msg/Twist"](
+            linear=vector(x=0.5, y=0.0, z=0.0), angular=vector(x=0.0, y=0.0, z=0.0)
+        ),
+        covariance=np.zeros(36),
+    )
+    return types["nav_msgs/msg/Odometry"](
+        header=header, child_frame_id="base", pose=pose, twist=twist
+    )
 
 
 def test_ros2_bag_with_message_compression(tmp_path: Path) -> None:
@@ -222,8 +236,11 @@ def test_ros2_bag_with_message_compression(tmp_path: Path) -> None:
     with writer:
         conn = writer.add_connection("/wheel/odom", "nav_msgs/msg/Odometry", typestore=store)
         for i in range(30):
-            writer.write(conn, T0 + i * 100 * MS,
-                         store.serialize_cdr(_odometry(store, i), "nav_msgs/msg/Odometry"))
+            writer.write(
+                conn,
+                T0 + i * 100 * MS,
+                store.serialize_cdr(_odometry(store, i), "nav_msgs/msg/Odometry"),
+            )
     assert detect_format(bag) == "ros2"
     with open_log(bag) as reader:
         summary = reader.summary()
@@ -245,8 +262,9 @@ def test_ros1_bag(tmp_path: Path, compression: str | None) -> None:
         conn = writer.add_connection("/odom", "nav_msgs/msg/Odometry", typestore=store)
         for i in range(20):
             odometry = _odometry(store, i, ros1=True)
-            writer.write(conn, T0 + i * 50 * MS,
-                         store.serialize_ros1(odometry, "nav_msgs/msg/Odometry"))
+            writer.write(
+                conn, T0 + i * 50 * MS, store.serialize_ros1(odometry, "nav_msgs/msg/Odometry")
+            )
     with open_log(path) as reader:
         assert reader.summary().format == "ros1"
         speeds = [m.decoded.twist.twist.linear.x for m in reader.messages()]

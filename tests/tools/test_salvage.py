@@ -20,8 +20,9 @@ from robotops.tools.logs.salvage import salvage_mcap
 
 @pytest.fixture(scope="module")
 def good_log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
-    log = write_robot_log(tmp_path_factory.mktemp("src") / "104.mcap", seconds=6.0,
-                          chunk_size=8 * 1024)
+    log = write_robot_log(
+        tmp_path_factory.mktemp("src") / "104.mcap", seconds=6.0, chunk_size=8 * 1024
+    )
     return log.path, log.messages
 
 
@@ -37,8 +38,9 @@ def _count(deps, table) -> int:
 
 
 @pytest.mark.parametrize("fraction", [0.02, 0.3, 0.55, 0.8, 0.999])
-def test_truncated_log_is_rejected_with_offset(tmp_path: Path, good_log: tuple[Path, int],
-                                               fraction: float) -> None:
+def test_truncated_log_is_rejected_with_offset(
+    tmp_path: Path, good_log: tuple[Path, int], fraction: float
+) -> None:
     path = _truncated(good_log[0], tmp_path / "cut.mcap", fraction)
     deps = make_deps(tmp_path / "data", RecordingIndex())
     with pytest.raises(LogFormatError) as err:
@@ -51,8 +53,9 @@ def test_truncated_log_is_rejected_with_offset(tmp_path: Path, good_log: tuple[P
 
 
 @pytest.mark.parametrize("fraction", [0.3, 0.55, 0.8, 0.999])
-def test_salvage_ingests_what_is_readable(tmp_path: Path, good_log: tuple[Path, int],
-                                          fraction: float) -> None:
+def test_salvage_ingests_what_is_readable(
+    tmp_path: Path, good_log: tuple[Path, int], fraction: float
+) -> None:
     path = _truncated(good_log[0], tmp_path / "cut.mcap", fraction)
     readable, messages, complete = scan_readable(path)
     assert not complete and 0 < messages <= good_log[1]  # at 0.999 only the summary is lost
@@ -73,7 +76,8 @@ def test_salvage_ingests_what_is_readable(tmp_path: Path, good_log: tuple[Path, 
         summary = make_reader(repaired).get_summary()
         assert summary is not None and summary.statistics.message_count == messages
     assert [(e.sha256, e.relation) for e in parents(deps.catalog, result.log_id)] == [
-        (original, "salvaged-from")]
+        (original, "salvaged-from")
+    ]
     assert ancestors(deps.catalog, result.log_id) == [original]
     assert result.log_id in descendants(deps.catalog, original)
     assert deps.catalog.get_log(result.log_id).source_path == str(path)
@@ -83,15 +87,16 @@ def test_salvage_ingests_what_is_readable(tmp_path: Path, good_log: tuple[Path, 
     assert again.status == "already_ingested" and again.log_id == result.log_id
 
 
-def test_corrupt_chunk_is_rejected_then_salvaged(tmp_path: Path,
-                                                 good_log: tuple[Path, int]) -> None:
+def test_corrupt_chunk_is_rejected_then_salvaged(
+    tmp_path: Path, good_log: tuple[Path, int]
+) -> None:
     data = bytearray(good_log[0].read_bytes())
     with open(good_log[0], "rb") as stream:
         chunks = make_reader(stream).get_summary().chunk_indexes
     assert len(chunks) >= 4
     bad = chunks[2]
     middle = bad.chunk_start_offset + bad.chunk_length // 2
-    data[middle: middle + 64] = bytes(64)
+    data[middle : middle + 64] = bytes(64)
     path = tmp_path / "flipped.mcap"
     path.write_bytes(bytes(data))
     deps = make_deps(tmp_path / "data")
@@ -102,8 +107,11 @@ def test_corrupt_chunk_is_rejected_then_salvaged(tmp_path: Path,
 
     result = ingest_log(IngestRequest(path=path, salvage=True), deps)
     with open(good_log[0], "rb") as stream:
-        before = sum(1 for _, _, m in make_reader(stream).iter_messages(log_time_order=False)
-                     if m.log_time <= chunks[1].message_end_time)
+        before = sum(
+            1
+            for _, _, m in make_reader(stream).iter_messages(log_time_order=False)
+            if m.log_time <= chunks[1].message_end_time
+        )
     assert 0 < result.message_count == scan_readable(path)[1] <= before
     assert result.salvaged_from == hash_file(path)
 
@@ -119,16 +127,16 @@ def test_not_mcap_cannot_be_salvaged(tmp_path: Path) -> None:
     assert not (tmp_path / "out.mcap").exists()
 
 
-def test_salvage_of_header_only_fails_cleanly(tmp_path: Path,
-                                              good_log: tuple[Path, int]) -> None:
+def test_salvage_of_header_only_fails_cleanly(tmp_path: Path, good_log: tuple[Path, int]) -> None:
     path = _truncated(good_log[0], tmp_path / "cut.mcap", 0.01)
     with pytest.raises(LogFormatError, match="nothing to salvage"):
         salvage_mcap(path, tmp_path / "out.mcap")
     assert list(tmp_path.iterdir()) == [path]
 
 
-def test_salvage_of_a_good_file_keeps_everything(tmp_path: Path,
-                                                 good_log: tuple[Path, int]) -> None:
+def test_salvage_of_a_good_file_keeps_everything(
+    tmp_path: Path, good_log: tuple[Path, int]
+) -> None:
     result = salvage_mcap(good_log[0], tmp_path / "copy.mcap")
     assert result.reason is None and result.messages == good_log[1]
     with open_log(result.path) as reader:

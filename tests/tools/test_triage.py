@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from mcap_ros2.writer import Writer
+
 from robotops.policies.registry import bundled_policy, load_policy
 from robotops.sim.episode import encode_jpeg, run_episode
 from robotops.sim.recording.ros2_msgs import msgdef, schema_name

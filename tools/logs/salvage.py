@@ -60,21 +60,31 @@ class _Copier:
             return
         self.start()
         if isinstance(record, Schema) and record.id not in self.schemas:
-            self.schemas[record.id] = self.writer.register_schema(record.name, record.encoding,
-                                                                  record.data)
+            self.schemas[record.id] = self.writer.register_schema(
+                record.name, record.encoding, record.data
+            )
         elif isinstance(record, Channel) and record.id not in self.channels:
             self.channels[record.id] = self.writer.register_channel(
-                record.topic, record.message_encoding, self.schemas.get(record.schema_id, 0),
-                dict(record.metadata))
+                record.topic,
+                record.message_encoding,
+                self.schemas.get(record.schema_id, 0),
+                dict(record.metadata),
+            )
         elif isinstance(record, Message) and record.channel_id in self.channels:
-            self.writer.add_message(self.channels[record.channel_id], record.log_time,
-                                    record.data, record.publish_time, record.sequence)
+            self.writer.add_message(
+                self.channels[record.channel_id],
+                record.log_time,
+                record.data,
+                record.publish_time,
+                record.sequence,
+            )
             self.messages += 1
         elif isinstance(record, Metadata):
             self.writer.add_metadata(record.name, dict(record.metadata))
         elif isinstance(record, Attachment):
-            self.writer.add_attachment(record.create_time, record.log_time, record.name,
-                                       record.media_type, record.data)
+            self.writer.add_attachment(
+                record.create_time, record.log_time, record.name, record.media_type, record.data
+            )
 
 
 def salvage_mcap(src: Path, dst: Path) -> SalvageResult:
@@ -98,8 +108,11 @@ def salvage_mcap(src: Path, dst: Path) -> SalvageResult:
             copier = _Copier(Writer(out, compression=CompressionType.ZSTD))
             readable, reason = _copy_readable(stream, copier)
             if copier.messages == 0:
-                raise LogFormatError(str(src), f"nothing to salvage: no message is readable "
-                                     f"before byte {readable} ({reason})", readable)
+                raise LogFormatError(
+                    str(src),
+                    f"nothing to salvage: no message is readable before byte {readable} ({reason})",
+                    readable,
+                )
             copier.writer.finish()
             out.flush()
             os.fsync(out.fileno())
@@ -107,9 +120,16 @@ def salvage_mcap(src: Path, dst: Path) -> SalvageResult:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    return SalvageResult(source=src, path=dst, sha256=hash_file(dst),
-                         source_bytes=src.stat().st_size, readable_bytes=readable,
-                         messages=copier.messages, channels=len(copier.channels), reason=reason)
+    return SalvageResult(
+        source=src,
+        path=dst,
+        sha256=hash_file(dst),
+        source_bytes=src.stat().st_size,
+        readable_bytes=readable,
+        messages=copier.messages,
+        channels=len(copier.channels),
+        reason=reason,
+    )
 
 
 def _copy_readable(stream: object, copier: _Copier) -> tuple[int, str | None]:
