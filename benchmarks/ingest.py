@@ -19,7 +19,7 @@ logs, not the start-up of one. Ratios are scan time / ingest time of the same ro
 machine they move with its load, so several rounds run back to back and the range is printed.
 The file is deleted after.
 
-    python benchmarks/ingest.py [--size-mb 500] [--rounds 3] [--link] [--dir DIR]
+    python benchmarks/ingest.py [--size-mb 500] [--rounds 3] [--link] [--jpeg-quality 90]
 """
 
 from __future__ import annotations
@@ -76,14 +76,14 @@ def frames(count: int, quality: int = 90) -> list[tuple[bytes, bool]]:
     return out
 
 
-def generate(path: str, size_mb: int) -> dict:
+def generate(path: str, size_mb: int, quality: int = 90) -> dict:
     """Write the log; returns its duration, frame size and how long writing took."""
     import math
 
     from robotops.sim.recording.writer import RobotLogWriter
 
     began = time.perf_counter()
-    shots = frames(DISTINCT_FRAMES)
+    shots = frames(DISTINCT_FRAMES, quality)
     normal = [f for f, glare in shots if not glare]
     glaring = [f for f, glare in shots if glare]
     frame_bytes = sum(len(f) for f, _ in shots) / len(shots)
@@ -214,11 +214,14 @@ def main() -> None:
     parser.add_argument(
         "--link", action="store_true", help="also ingest + index storing the log by hard link"
     )
+    parser.add_argument(
+        "--jpeg-quality", type=int, default=90, help="90: ~78 KiB frames; 94: ~110 KiB"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         path = str(Path(tmp) / "camera_heavy.mcap")
-        gen = _fresh(generate, path, args.size_mb)
+        gen = _fresh(generate, path, args.size_mb, args.jpeg_quality)
         size = os.path.getsize(path)
         rounds = []
         for k in range(args.rounds):

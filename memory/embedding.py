@@ -38,7 +38,7 @@ EMBEDDING_NAME = "robotops-minilm-l6-v2"
 """The name collections store; never change it, or collections written before cannot reopen."""
 DIMENSIONS = 384
 DEFAULT_BATCH_SIZE = 64
-CACHE_SIZE = 20_000
+CACHE_SIZE = 10_000
 """Texts whose vectors are kept per process (1.5 KiB each)."""
 
 Precision = Literal["auto", "float32", "bfloat16"]
@@ -160,7 +160,7 @@ def embed_texts(
         vectors = np.asarray(vectors, dtype=np.float32)
         # Normalized in float32: a bfloat16 norm is only good to about 1e-3.
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        new = {keys[text]: row for text, row in zip(missing, vectors, strict=True)}
+        new = {keys[text]: row.copy() for text, row in zip(missing, vectors, strict=True)}
         _cache.put(new)
         known.update(new)
     return np.stack([known[keys[text]] for text in texts])
