@@ -31,9 +31,9 @@ from mcap_protobuf.decoder import DecoderFactory as ProtobufDecoderFactory
 from mcap_ros2._dynamic import generate_dynamic, serialize_dynamic
 from PIL import Image, UnidentifiedImageError
 
-from robotops.errors import InvalidRequestError, LogFormatError, NotFoundError
+from robotops.errors import LogFormatError
 from robotops.tools.fleet.models import ContextFidelity
-from robotops.tools.logs.window import WindowResult
+from robotops.tools.logs.window import WindowResult, check_window_request
 
 Role = Literal["event", "image", "telemetry"]
 # What the mcap readers raise on input that is not MCAP, truncated or corrupt.
@@ -139,15 +139,8 @@ def reduce_window(
         NotFoundError: ``src`` does not exist.
         LogFormatError: ``src`` is not a readable MCAP.
     """
-    if end_ns <= start_ns:
-        raise InvalidRequestError(
-            f"empty time window for {src}: end_ns {end_ns} must be greater than start_ns {start_ns}"
-        )
-    if topics is not None and not topics:
-        raise InvalidRequestError(f"no topics asked for from {src}; pass None for every topic")
+    check_window_request(src, start_ns, end_ns, topics)
     src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise NotFoundError("log file", str(src))
     fidelity = fidelity or ContextFidelity()
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.tmp")

@@ -103,6 +103,18 @@ class _WindowWriter:
         self.writer.add_metadata(metadata.name, dict(metadata.metadata))
 
 
+def check_window_request(src: Path, start_ns: int, end_ns: int, topics: list[str] | None) -> None:
+    """Refuse an empty window, an empty topic list or a missing file before any work."""
+    if end_ns <= start_ns:
+        raise InvalidRequestError(
+            f"empty time window for {src}: end_ns {end_ns} must be greater than start_ns {start_ns}"
+        )
+    if topics is not None and not topics:
+        raise InvalidRequestError(f"no topics asked for from {src}; pass None for every topic")
+    if not Path(src).is_file():
+        raise NotFoundError("log file", str(src))
+
+
 def cut_window(
     src: Path, dst: Path, start_ns: int, end_ns: int, topics: list[str] | None
 ) -> WindowResult:
@@ -125,15 +137,8 @@ def cut_window(
         NotFoundError: ``src`` does not exist.
         LogFormatError: ``src`` is not MCAP, or is truncated or corrupt where it was read.
     """
-    if end_ns <= start_ns:
-        raise InvalidRequestError(
-            f"empty time window for {src}: end_ns {end_ns} must be greater than start_ns {start_ns}"
-        )
-    if topics is not None and not topics:
-        raise InvalidRequestError(f"no topics asked for from {src}; pass None for every topic")
+    check_window_request(src, start_ns, end_ns, topics)
     src, dst = Path(src), Path(dst)
-    if not src.is_file():
-        raise NotFoundError("log file", str(src))
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.tmp")
     try:
