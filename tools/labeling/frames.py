@@ -19,23 +19,13 @@ from PIL import Image, UnidentifiedImageError
 
 from robotops.tools.labeling.registry import FrameError
 from robotops.tools.logs.readers import LogMessage, open_log
+from robotops.tools.logs.readers.message_types import RAW_IMAGE_LAYOUT
 
 COMPRESSED_TYPES = ("sensor_msgs/CompressedImage", "foxglove/CompressedImage")
 RAW_TYPES = ("sensor_msgs/Image", "foxglove/RawImage")
 IMAGE_TYPES = COMPRESSED_TYPES + RAW_TYPES
 MAX_SIDE = 640  # frames are decoded at most this large: labels need no more
-_RAW = {
-    "mono8": (1, "u1"),
-    "8UC1": (1, "u1"),
-    "rgb8": (3, "u1"),
-    "bgr8": (3, "u1"),
-    "8UC3": (3, "u1"),
-    "rgba8": (4, "u1"),
-    "bgra8": (4, "u1"),
-    "8UC4": (4, "u1"),
-    "mono16": (1, "u2"),
-    "16UC1": (1, "u2"),
-}
+_RAW = RAW_IMAGE_LAYOUT
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 from robotops.tools.logs.readers import ChannelInfo, LogMessage
+from robotops.tools.logs.readers.message_types import DEPTH_ENCODINGS, RAW_IMAGE_LAYOUT
 
 FEATURES_VERSION = "1"
 NS = 1_000_000_000
@@ -314,16 +315,8 @@ def compressed_image(ctx: FeatureContext, segment: Segment, message: LogMessage)
         _record_frame(ctx, segment, message.topic, gray, image if pick == "first" else None)
 
 
-_RAW_LAYOUT = {  # encoding -> (channels, dtype); depth encodings carry no brightness
-    "mono8": (1, "u1"),
-    "8UC1": (1, "u1"),
-    "rgb8": (3, "u1"),
-    "bgr8": (3, "u1"),
-    "8UC3": (3, "u1"),
-    "rgba8": (4, "u1"),
-    "bgra8": (4, "u1"),
-    "8UC4": (4, "u1"),
-    "mono16": (1, "u2"),
+_RAW_LAYOUT = {  # depth encodings carry no brightness
+    enc: layout for enc, layout in RAW_IMAGE_LAYOUT.items() if enc not in DEPTH_ENCODINGS
 }
 
 

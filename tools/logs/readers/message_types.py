@@ -35,3 +35,18 @@ def topics_of_type(summary: LogSummary, *types: str) -> list[str]:
     return sorted(
         {t.name for t in summary.topics if any(type_matches(t.schema_name, want) for want in types)}
     )
+
+
+RAW_IMAGE_LAYOUT = {  # sensor_msgs/Image encoding -> (channels, numpy dtype)
+    "mono8": (1, "u1"),
+    "8UC1": (1, "u1"),
+    "rgb8": (3, "u1"),
+    "bgr8": (3, "u1"),
+    "8UC3": (3, "u1"),
+    "rgba8": (4, "u1"),
+    "bgra8": (4, "u1"),
+    "8UC4": (4, "u1"),
+    "mono16": (1, "u2"),
+    "16UC1": (1, "u2"),
+}
+DEPTH_ENCODINGS = frozenset({"16UC1"})  # ranges, not brightness
