@@ -1,0 +1,1 @@
+"""Campaigns: every scenario x policy, isolated, resumable, deterministic."""

@@ -1,0 +1,1 @@
+"""Scenario specs, families reconstructed from incidents, and their files."""
