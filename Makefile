@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*; touch $(STAMP)
 
 demo: setup
-	$(BIN)/robotops demo
+	$(BIN)/robotops demo --auto-approve
 
 test: setup
 	$(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider
@@ -51,6 +51,8 @@ bench: setup
 	$(BIN)/python benchmarks/log_window.py --size-mb 256
 	$(BIN)/python benchmarks/ingest.py --size-mb 500
 	$(BIN)/python benchmarks/upload_plan.py --robots 3 --minutes 2
+	$(BIN)/python benchmarks/campaign.py
+	$(BIN)/python benchmarks/perception_finetune.py
 
 clean:
 	rm -rf $(VENV) .robotops

@@ -7,7 +7,8 @@ from fastapi.responses import JSONResponse
 
 from robotops.api.auth import ensure_tokens
 from robotops.api.deps import ApiDeps
-from robotops.api.routes import approvals, chat, search
+from robotops.api.routes import approvals, chat, rollout, search, tools
+from robotops.api.web.routes import router as web_router
 from robotops.errors import InvalidRequestError, NotFoundError, RobotOpsError
 from robotops.memory.approvals import ApprovalStore
 from robotops.memory.vectors import VectorIndex
@@ -49,8 +50,9 @@ def create_app(deps: ApiDeps) -> FastAPI:
 
     for exc_type, status in STATUS:
         app.add_exception_handler(exc_type, _handler(status))
-    for module in (chat, approvals, search):
+    for module in (chat, approvals, search, tools, rollout):
         app.include_router(module.router)
+    app.include_router(web_router)  # the web pages (/ui/...)
     return app
 
 

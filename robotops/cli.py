@@ -75,12 +75,18 @@ def version(as_json: JsonOpt = False) -> None:
 # Command modules register themselves on the groups above.
 from robotops import (  # noqa: E402,F401
     cli_api,
+    cli_campaign,  # noqa: E402,F401
     cli_demo,
     cli_eval,
     cli_fleet,
+    cli_flywheel,  # noqa: E402,F401
+    cli_judge,  # noqa: E402,F401
     cli_label,
     cli_logs,
+    cli_nightly,  # noqa: E402,F401
     cli_policies,
     cli_pull,
+    cli_rollout,  # noqa: E402,F401
     cli_search,
+    cli_train,  # noqa: E402,F401
 )

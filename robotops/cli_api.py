@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import json
+from typing import TYPE_CHECKING, Annotated, Any
 
 import httpx
 import typer
 
 from robotops.cli import JsonOpt, app, clean_errors, console, emit_json
 from robotops.errors import FleetUnavailableError, InvalidRequestError
-from robotops.settings import get_settings
+from robotops.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from robotops.agents.schedule import CronThread
 
 inbox_app = typer.Typer(
     help="The approval inbox, through the API (ROBOTOPS_API__URL/TOKEN).", no_args_is_help=True
@@ -23,7 +27,11 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port (default from settings).")] = None,
 ) -> None:
-    """Serve the product API: chat, approvals inbox, search (tokens in DATA_DIR/api_tokens.json)."""
+    """Serve the product API: chat, approvals inbox, search, tools (tokens in DATA_DIR).
+
+    With ROBOTOPS_NIGHTLY_CRON set (e.g. '0 2 * * *', UTC), the nightly flywheel also runs on
+    that schedule in the background.
+    """
     import uvicorn
 
     from robotops.api.app import build_deps, create_app
@@ -31,32 +39,56 @@ def serve(
     settings = get_settings()
     deps = build_deps(settings)
     console.print(f"API tokens (one per role) are in {settings.tokens_path()}")
-    uvicorn.run(create_app(deps), host=host or settings.api.host, port=port or settings.api.port)
+    cron = start_nightly_schedule(settings)
+    try:
+        uvicorn.run(
+            create_app(deps), host=host or settings.api.host, port=port or settings.api.port
+        )
+    finally:
+        if cron is not None:
+            cron.stop()
+
+
+def start_nightly_schedule(settings: Settings) -> CronThread | None:
+    """Start the nightly flywheel on ``settings.nightly_cron``, if one is set."""
+    if not settings.nightly_cron:
+        return None
+    from robotops.agents.nightly import run_nightly
+    from robotops.agents.schedule import CronThread
+
+    console.print(f"nightly flywheel scheduled: {settings.nightly_cron} (UTC)")
+    return CronThread(settings.nightly_cron, lambda: run_nightly(settings)).start()
 
 
 @app.command()
 @clean_errors
 def ask(
     question: Annotated[str, typer.Argument(help='e.g. "why did #104 stall?"')],
+    thread: Annotated[
+        str | None,
+        typer.Option(help="Continue a conversation (follow-ups: 'show similar incidents')."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ask about the fleet; answered here by the triage procedure over the fleet API."""
-    from robotops.agents.triage.procedure import TriageDeps, triage
-    from robotops.memory.vectors import VectorIndex
-    from robotops.tools.fleet.client import FleetClient
-    from robotops.tools.logs.ingest import IngestDeps
+    """Ask the agents about the fleet, here, over the fleet API (same graph as the chat API)."""
+    import uuid
+
+    from robotops.agents.runner import config, open_graph, outcome
 
     settings = get_settings()
-    index = VectorIndex.from_settings(settings)
-    with FleetClient.from_settings(settings) as fleet, console.status("triaging"):
-        deps = TriageDeps(
-            fleet=fleet,
-            ingest=IngestDeps.from_settings(settings, index=index),
-            index=index,
-            pulled_dir=settings.data_dir / "pulled",
-        )
-        answer = triage(question, deps, frames_dir=settings.data_dir / "frames")
-    emit_json(answer) if as_json else typer.echo(answer.text)
+    thread_id = thread or f"cli-{uuid.uuid4().hex[:12]}"
+    with open_graph(settings, actor="cli") as graph, console.status("thinking"):
+        graph.invoke({"question": question}, config(thread_id))
+        result = outcome(graph, thread_id)
+    if as_json:
+        emit_json(result)
+        return
+    if result.get("error"):
+        raise InvalidRequestError(result["error"])
+    typer.echo(result.get("answer", ""))
+    if result["status"] == "waiting":
+        typer.echo(f"waiting for approval {result['approval_id']} (robotops inbox show ...)")
+    console.print(f"thread {thread_id} (follow up with --thread {thread_id})")
 
 
 def _api(method: str, path: str, **kw: Any) -> Any:
@@ -102,16 +134,32 @@ def inbox_list(
 
 @inbox_app.command("show")
 @clean_errors
-def inbox_show(request_id: str) -> None:
-    """Show one request with its evidence."""
-    emit_json(_api("GET", f"/approvals/{request_id}"))
+def inbox_show(request_id: str, as_json: JsonOpt = False) -> None:
+    """Show one request: what is asked, why, the evidence, the artifact hash and the risk."""
+    a = _api("GET", f"/approvals/{request_id}")
+    if as_json:
+        emit_json(a)
+        return
+    for key in ("id", "status", "action", "artifact_sha256", "targets", "risk", "reason"):
+        typer.echo(f"{key:16s} {a[key]}")
+    typer.echo(f"{'requested_by':16s} {a['requested_by']} (thread {a.get('thread_id')})")
+    if a.get("decided_by"):
+        typer.echo(f"{'decided_by':16s} {a['decided_by']}: {a.get('decision_comment') or ''}")
+    typer.echo("evidence:")
+    typer.echo(json.dumps(a.get("evidence") or {}, indent=2, sort_keys=True))
 
 
 def _decide(request_id: str, approve: bool, comment: str, as_json: bool) -> None:
     result = _api(
         "POST", f"/approvals/{request_id}/decision", json={"approve": approve, "comment": comment}
     )
-    emit_json(result) if as_json else typer.echo(f"{request_id}: {result['status']}")
+    if as_json:
+        emit_json(result)
+        return
+    thread = result.get("thread") or {}
+    typer.echo(f"{request_id}: {result['approval']['status']}")
+    if thread:
+        typer.echo(f"thread {thread['thread_id']}: {thread['status']}: {thread.get('answer', '')}")
 
 
 @inbox_app.command("approve")

@@ -1,24 +1,30 @@
-"""The demo: the flywheel as far as it turns today, on the simulated fleet, end to end.
+"""The demo: one whole turn of the flywheel on the simulated fleet, end to end, offline.
 
-1. observe: a shift of the simulated warehouse fleet with hazards seeded in;
-2. collect: each robot with incidents plans its upload (incident windows first) and the windows
-   come home over the site's link at its real speed, within a per-robot byte budget, and are
-   ingested into the blob store, the catalog and the vector index as they land;
-3. triage: "why did #104 stall?", with evidence and citations (the triage agent's procedure);
-4. search: similar moments elsewhere in the fleet, found by what happened;
-5. report: markdown with the cited frame and the figures.
-Later stages (labels, scenarios, training, validation, rollout) plug in after search.
+1. observe: a shift of the simulated warehouse fleet on the incumbent policy, hazards seeded in;
+2. collect: bandwidth-aware pulls of every incident window over the fleet API, ingest, labels;
+3. triage: every incident diagnosed, "why did #104 stall?" answered with citations;
+4. scenarios: a scenario family from the strongest glare and shadow incidents;
+5. train: a planned dataset (labels + frames rendered in the family's worlds), the alignment
+   gate, a fine-tune of the incumbent into a candidate, published to the fleet's artifact store;
+6. validate: a campaign of candidate vs incumbent on the family and the golden suite, judged;
+7. rollout: the steward's staged plan waits in the approval inbox; with ``auto_approve`` (demo
+   only, recorded in the audit log as an automatic demo approval) canary, gates, all robots;
+8. after: a second shift on whatever the fleet now runs, and the before/after table.
+
+Every step goes through the registered tools (the same ones the agents and the API call), so
+the demo shows the product's path, not a parallel one. The same seed gives the same figures.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from PIL import Image
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from robotops.agents.triage.procedure import (
     TriageAnswer,
@@ -28,16 +34,40 @@ from robotops.agents.triage.procedure import (
     window_path,
 )
 from robotops.api.background import serve_in_thread
-from robotops.memory.vectors import VectorIndex
+from robotops.demo_figures import ShiftFigures, shift_figures
 from robotops.settings import Settings
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.shift import ShiftConfig, ShiftSummary, run_shift
+from robotops.tools.approvals.models import Actor, Decision
+from robotops.tools.context import ToolContext
 from robotops.tools.fleet.client import FleetClient
 from robotops.tools.fleet.models import Incident
 from robotops.tools.fleet.pull import PullResult
-from robotops.tools.logs.ingest import IngestDeps
+from robotops.tools.registry import get_tool
+from robotops.tools.triage.diagnose import diagnose_incident
+from robotops.tools.triage.models import DiagnoseRequest
 
 STORY_QUESTION = "why did #104 stall?"
+DEMO_APPROVER = Actor(name="demo-auto-approver", role="approver")
+AUTO_APPROVAL_COMMENT = "AUTOMATIC DEMO APPROVAL (robotops demo --auto-approve): no human decided"
+FAMILY_CAUSES = ("glare", "shadow")
+Say = Callable[[str], None]
+
+
+class DemoSize(BaseModel):
+    """How much work each phase does (the shift size is in ShiftConfig)."""
+
+    variants: int = Field(10, description="scenarios per family (plus the reconstructed one)")
+    scenario_s: float = Field(16.0, description="simulated seconds per scenario")
+    sim_frames: int = Field(1200, description="training frames rendered in the family's worlds")
+    epochs: int = 15
+    bake_minutes: float = Field(0.5, description="simulated minutes of bake per rollout stage")
+    min_runs: int = Field(20, description="campaign runs per policy the judge wants")
+
+
+QUICK = DemoSize(
+    variants=5, scenario_s=12.0, sim_frames=400, epochs=8, bake_minutes=0.25, min_runs=10
+)
 
 
 class Collected(BaseModel):
@@ -47,18 +77,49 @@ class Collected(BaseModel):
     bytes_logged: int
     incidents_covered: int
     incidents: int
+    labels: dict[str, int] = Field(default_factory=dict)
+
+
+class DiagnosedIncident(BaseModel):
+    incident_id: str
+    robot_id: str
+    kind: str
+    cause: str
+    confidence: float
 
 
 class DemoResult(BaseModel):
+    """Everything the demo did, with the figures the report and ``--json`` show."""
+
+    seed: int
+    auto_approve: bool
     shift: ShiftSummary
     collected: Collected
     triage: TriageAnswer | None
-    report: str
-    phases_s: dict[str, float]
+    diagnosed: list[DiagnosedIncident] = Field(default_factory=list)
+    causes: dict[str, int] = Field(default_factory=dict)
+    scenarios: dict[str, Any] = Field(default_factory=dict)
+    training: dict[str, Any] = Field(default_factory=dict)
+    validation: dict[str, Any] = Field(default_factory=dict)
+    rollout: dict[str, Any] = Field(default_factory=dict)
+    approvals: list[dict[str, Any]] = Field(default_factory=list)
+    before: ShiftFigures | None = None
+    after: ShiftFigures | None = None
+    stopped_at: str = Field("", description="where the loop stopped, if it did not finish")
+    report: str = ""
+    phases_s: dict[str, float] = Field(default_factory=dict)
+
+
+def call(ctx: ToolContext, tool_name: str, /, **arguments: Any) -> Any:
+    """Invoke a registered tool by name, the way agents and the API do."""
+    return get_tool(tool_name).invoke(arguments, ctx)
+
+
+# --- phases ---------------------------------------------------------------------------------
 
 
 def collect(
-    deps: TriageDeps, incidents: list[Incident], say: Callable[[str], None]
+    deps: TriageDeps, incidents: list[Incident], say: Say
 ) -> tuple[list[PullResult], Collected]:
     """Pull every robot's incident windows within its budget and ingest them."""
     results, logged = [], 0
@@ -78,80 +139,208 @@ def collect(
     )
 
 
-def _clock(t_ns: int) -> str:
-    return time.strftime("%H:%M:%S", time.gmtime(t_ns / 1e9))
-
-
-def _report(out: Path, r: DemoResult) -> Path:
-    s, c = r.shift, r.collected
-    lines = [
-        f"# robotops demo — {s.shift_id}",
-        "",
-        f"{s.robots} robots, {s.duration_s / 60:g} simulated minutes, {len(s.incidents)} "
-        f"incidents, {s.bytes_logged / 1e6:.1f} MB logged on board.",
-        "",
-        "| robot | distance m | missions | stalls | e-stops | collisions | nav errors |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for rid, m in s.per_robot.items():
-        lines.append(
-            f"| #{rid} | {m['distance_m']:.0f} | {m['missions']:.0f} | {m['stalls']:.0f} | "
-            f"{m['estops']:.0f} | {m['collisions']:.0f} | {m['nav_errors']:.0f} |"
+def diagnose_all(
+    incidents: list[Incident], pulls: list[PullResult], say: Say
+) -> list[DiagnosedIncident]:
+    """Diagnose every incident whose window came home."""
+    out = []
+    for inc in incidents:
+        path = window_path(pulls, inc)
+        if path is None:
+            continue
+        d = diagnose_incident(
+            DiagnoseRequest(log_path=str(path), time_ns=inc.time_ns, kind=inc.kind)
         )
-    lines += [
-        "",
-        "## Collected over the site link",
-        "",
-        f"{c.files} incident windows from {c.robots} robots: {c.bytes_sent / 1e6:.2f} MB sent "
-        f"of {c.bytes_logged / 1e6:.1f} MB logged "
-        f"({100 * c.bytes_sent / max(c.bytes_logged, 1):.0f} %), "
-        f"{c.incidents_covered}/{c.incidents} incidents covered at full fidelity.",
-    ]
-    if r.triage:
-        lines += [
-            "",
-            f"## {r.triage.question[0].upper()}{r.triage.question[1:]}",
-            "",
-            "```",
-            r.triage.text,
-            "```",
-        ]
-        frame = next((x.frame_path for x in r.triage.diagnosis.citations if x.frame_path), None)
-        if frame:
-            img = Image.open(frame)
-            img.resize((img.width * 3, img.height * 3), Image.NEAREST).save(
-                out / "incident_frame.png"
+        out.append(
+            DiagnosedIncident(
+                incident_id=inc.incident_id,
+                robot_id=inc.robot_id,
+                kind=inc.kind,
+                cause=d.cause,
+                confidence=d.confidence,
             )
-            lines += ["", "![the cited camera frame](incident_frame.png)"]
-    if r.triage and r.triage.similar.hits:
-        similar = r.triage.similar
-        lines += [
-            "",
-            f'## Similar moments: "{similar.query.text}"',
-            "",
-            "| robot | time (UTC) | score | why |",
-            "|---|---|---|---|",
-        ]
-        for h in similar.hits:
-            lines.append(
-                f"| #{h.doc.robot_id} | {_clock(h.doc.start_ns)} | {h.score:.2f} | {h.why} |"
+        )
+    causes = Counter(d.cause for d in out)
+    say("    causes: " + ", ".join(f"{c} {n}" for c, n in causes.most_common()))
+    return out
+
+
+def make_scenarios(
+    ctx: ToolContext, diagnosed: list[DiagnosedIncident], size: DemoSize, out: Path, say: Say
+) -> dict[str, Any]:
+    """One family per phantom-stop cause, from its most confident stall; merged for the campaign."""
+    merged = out / "scenarios" / "campaign"
+    merged.mkdir(parents=True, exist_ok=True)
+    families = []
+    for cause in FAMILY_CAUSES:
+        stalls = [d for d in diagnosed if d.cause == cause and d.kind == "stall"]
+        if not stalls:
+            continue
+        best = max(stalls, key=lambda d: (d.confidence, d.incident_id))
+        fam = call(
+            ctx,
+            "generate_scenarios",
+            incident_id=best.incident_id,
+            robot_id=best.robot_id,
+            cause=cause,
+            variants=size.variants,
+            seed=0,
+            duration_s=size.scenario_s,
+            out_dir=str(out / "scenarios" / best.incident_id),
+        )
+        for s in fam.scenarios:
+            shutil.copy2(s.file, merged / Path(s.file).name)
+        families.append({"family": fam.family, "incident": best.incident_id, "count": fam.count})
+        say(f"    {fam.family}: {fam.count} scenarios from {best.incident_id} ({cause})")
+    return {"families": families, "directory": str(merged)}
+
+
+def train_candidate(
+    ctx: ToolContext,
+    diagnosed: list[DiagnosedIncident],
+    scenario_dir: str,
+    size: DemoSize,
+    parent: str,
+    say: Say,
+) -> dict[str, Any]:
+    """Plan from the findings, build the dataset, gate it, fine-tune: the planner's procedure."""
+    from robotops.agents.training.node import family_worlds
+
+    plan = call(
+        ctx,
+        "plan_training",
+        findings=[d.model_dump(include={"cause", "robot_id", "confidence"}) for d in diagnosed],
+        parent=parent,
+        worlds=family_worlds(scenario_dir),
+        sim_frames=size.sim_frames,
+        epochs=size.epochs,
+    )
+    say(f"    plan: {plan.reason} (~{plan.estimated_seconds:.0f} s)")
+    if not plan.train or plan.dataset is None:
+        return {"plan": plan.model_dump(mode="json"), "trained": None}
+    dataset = call(ctx, "build_dataset", **plan.dataset.model_dump())
+    say(f"    dataset {dataset.sha256[:12]}: {dataset.frames} frames {dict(dataset.counts)}")
+    gate = call(ctx, "check_alignment", dataset=dataset.sha256)
+    say(f"    alignment gate: {'passed' if gate.ok else 'REFUSED'} ({gate.summary})")
+    if not gate.ok:
+        return {"plan": plan.model_dump(mode="json"), "alignment": gate.summary, "trained": None}
+    trained = call(
+        ctx,
+        "train_policy",
+        dataset=dataset.sha256,
+        parent=parent,
+        config={"epochs": size.epochs, "seed": 0},
+    )
+    say(
+        f"    trained {trained.version} from {parent} in {trained.seconds:.0f} s "
+        f"(val accuracy {trained.metrics.get('val_accuracy', 0.0):.3f})"
+    )
+    return {
+        "plan": plan.model_dump(mode="json"),
+        "dataset": dataset.model_dump(mode="json"),
+        "alignment": gate.summary,
+        "trained": trained.model_dump(mode="json", exclude={"alignment"}),
+    }
+
+
+def validate(
+    ctx: ToolContext,
+    scenario_dir: str,
+    candidate: str,
+    weights: str,
+    incumbent: str,
+    size: DemoSize,
+    say: Say,
+) -> dict[str, Any]:
+    """Candidate vs incumbent on the family and the golden suite; the judge's verdict."""
+    golden = call(ctx, "golden_scenarios", out_dir=str(ctx.data_dir / "golden-scenarios"))
+    runs = {}
+    for name, directory in (("family", scenario_dir), ("golden", golden.directory)):
+        res = call(
+            ctx,
+            "run_campaign",
+            campaign_id=f"demo-{name}-{candidate}-vs-{incumbent}",
+            scenario_dir=directory,
+            policies=[candidate, incumbent],
+            weights={candidate: weights},
+        )
+        runs[name] = res
+        say(f"    campaign {res.campaign_id}: {res.ok} runs ok, {res.failed} failed")
+    judged = call(
+        ctx,
+        "judge_candidate",
+        campaign_id=runs["family"].campaign_id,
+        golden_campaign_id=runs["golden"].campaign_id,
+        golden_version=golden.version,
+        candidate_version=candidate,
+        incumbent_version=incumbent,
+        config={"min_runs": size.min_runs},
+    )
+    v = judged.verdict
+    say(f"    verdict: {v.verdict.upper()}: " + "; ".join(v.reasons[:3]))
+    return {
+        "verdict": v.model_dump(mode="json"),
+        "report": judged.report_path,
+        "campaigns": {k: r.model_dump(mode="json") for k, r in runs.items()},
+    }
+
+
+def roll_out(
+    ctx: ToolContext, candidate: str, verdict: dict, size: DemoSize, auto: bool, say: Say
+) -> dict[str, Any]:
+    """The steward's plan into the inbox; with ``auto``, approve and run every stage."""
+    plan = call(
+        ctx,
+        "propose_rollout",
+        candidate_version=candidate,
+        verdict=verdict,
+        bake_minutes=[size.bake_minutes],
+    )
+    say(f"    {plan.summary}")
+    result: dict[str, Any] = {"rollout_id": plan.rollout_id, "plan": plan.summary}
+    approval_id = plan.approval_id
+    while approval_id:
+        if not auto:
+            say(
+                f"    waiting in the inbox: {approval_id} (robotops inbox show {approval_id})"
             )
-    lines += ["", "## Wall time per phase", ""] + [
-        f"- {k}: {v:.1f} s" for k, v in r.phases_s.items()
-    ]
-    path = out / "report.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+            result["waiting_for"] = approval_id
+            return result
+        ctx.approvals.decide(
+            approval_id, Decision(approve=True, comment=AUTO_APPROVAL_COMMENT), DEMO_APPROVER
+        )
+        say(f"    !! {approval_id} approved automatically by {DEMO_APPROVER.name} (--auto-approve)")
+        stage = call(ctx, "run_rollout_stage", rollout_id=plan.rollout_id, approval_id=approval_id)
+        view = stage.rollout
+        say(f"    {stage.summary}")
+        result.update(
+            status=stage.status,
+            live=view.live,
+            gates=[g.model_dump(mode="json") for g in view.last_gates],
+        )
+        approval_id = stage.next_approval_id
+    return result
+
+
+# --- the whole turn -------------------------------------------------------------------------
 
 
 def run_demo(
-    out: Path, config: ShiftConfig, settings: Settings, say: Callable[[str], None] = print
+    out: Path,
+    config: ShiftConfig,
+    settings: Settings,
+    say: Say = print,
+    size: DemoSize | None = None,
+    auto_approve: bool = False,
 ) -> DemoResult:
-    """Run the demo into a fresh directory ``out`` (its own catalog and index) and report."""
+    """Run one turn of the flywheel into a fresh directory ``out`` and write its report."""
+    from robotops.demo_report import write_report
+
+    size = size or DemoSize()
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    settings = settings.model_copy(update={"data_dir": out})
+    fleet_dir = out / "fleet"
     phases: dict[str, float] = {}
     clock = time.monotonic()
 
@@ -160,39 +349,127 @@ def run_demo(
         phases[name] = round(time.monotonic() - clock, 2)
         clock = time.monotonic()
 
+    if auto_approve:
+        say("!! --auto-approve: every approval in this demo is decided automatically by")
+        say(f"!! '{DEMO_APPROVER.name}' and recorded as such in the audit log. Demo only.")
     say(
-        f"1/5 observe: {config.robots} robots x {config.minutes:g} min, hazards: "
-        f"{', '.join(config.hazards) or 'none'}"
+        f"1/8 observe: {config.robots} robots x {config.minutes:g} min on the incumbent, "
+        f"hazards: {', '.join(config.hazards) or 'none'}"
     )
-    summary = run_shift(out / "fleet", config, progress=lambda rid: say(f"    robot #{rid} done"))
+    summary = run_shift(fleet_dir, config, progress=lambda rid: say(f"    robot #{rid} done"))
     say(f"    {len(summary.incidents)} incidents")
-    lap("observe")
-    index = VectorIndex.from_settings(settings)
-    with serve_in_thread(create_fleet_app(out / "fleet")) as url, FleetClient(url) as fleet:
-        deps = TriageDeps(
-            fleet=fleet,
-            ingest=IngestDeps.from_settings(settings, index=index),
-            index=index,
-            pulled_dir=out / "pulled",
-        )
-        say(f"2/5 collect: incident windows over the fleet API at {url}, ingested as they land")
-        incidents = fleet.incidents()
-        pulls, collected = collect(deps, incidents, say)
-        say(f"    {index.count()} segments indexed")
-        lap("collect+ingest")
-        answer = None
-        if any(i.robot_id == "104" for i in incidents):
-            say(f"3/5 triage: {STORY_QUESTION}")
-            answer = triage(STORY_QUESTION, deps, pulls, frames_dir=out / "frames")
-            for line in answer.text.splitlines():
-                say(f"    {line}")
-            say("4/5 search: similar moments in the rest of the fleet")
-            for h in answer.similar.hits:
-                say(f"    #{h.doc.robot_id} {_clock(h.doc.start_ns)}  score {h.score:.2f}  {h.why}")
-        lap("triage+search")
     result = DemoResult(
-        shift=summary, collected=collected, triage=answer, report="", phases_s=phases
+        seed=config.seed,
+        auto_approve=auto_approve,
+        shift=summary,
+        collected=Collected(
+            robots=0, files=0, bytes_sent=0, bytes_logged=0, incidents_covered=0, incidents=0
+        ),
+        triage=None,
+        before=shift_figures(fleet_dir, summary.shift_id),
+        phases_s=phases,
     )
-    result.report = str(_report(out, result))
-    say(f"5/5 report: {result.report}")
+    lap("observe")
+    with serve_in_thread(create_fleet_app(fleet_dir)) as url, FleetClient(url) as fleet:
+        run_settings = settings.model_copy(
+            update={"data_dir": out, "fleet": settings.fleet.model_copy(update={"url": url})}
+        )
+        ctx = ToolContext(run_settings, actor="demo")
+        try:
+            _turn(ctx, fleet, out, config, summary, result, size, auto_approve, say, lap)
+        finally:
+            result.approvals = [
+                a.model_dump(
+                    mode="json",
+                    include={
+                        "id",
+                        "action",
+                        "status",
+                        "decided_by",
+                        "decision_comment",
+                        "requested_by",
+                    },
+                )
+                for a in ctx.approvals.store.list()
+            ]
+            ctx.close()
+    result.phases_s = dict(phases)
+    result.report = str(write_report(out, result))
+    say(f"8/8 report: {result.report}")
     return result
+
+
+def _turn(
+    ctx: ToolContext,
+    fleet: FleetClient,
+    out: Path,
+    config: ShiftConfig,
+    summary: ShiftSummary,
+    result: DemoResult,
+    size: DemoSize,
+    auto_approve: bool,
+    say: Say,
+    lap: Callable[[str], None],
+) -> None:
+    """Phases 2-8 against the running fleet API; stops early (recorded) when the loop must."""
+    deps = TriageDeps(fleet=fleet, ingest=ctx.ingest, index=ctx.index, pulled_dir=out / "pulled")
+    say(f"2/8 collect: incident windows over the fleet API at {fleet.base_url}, ingest, labels")
+    incidents = fleet.incidents()
+    pulls, result.collected = collect(deps, incidents, say)
+    labeled = call(ctx, "label_segments")
+    result.collected.labels = dict(labeled.labels)
+    say(f"    {ctx.index.count()} segments indexed; labels: {result.collected.labels}")
+    lap("collect")
+
+    say("3/8 triage: every incident, then the story")
+    result.diagnosed = diagnose_all(incidents, pulls, say)
+    result.causes = dict(Counter(d.cause for d in result.diagnosed).most_common())
+    if any(i.robot_id == "104" for i in incidents):
+        say(f"    {STORY_QUESTION}")
+        result.triage = triage(STORY_QUESTION, deps, pulls, frames_dir=out / "frames")
+        for line in result.triage.text.splitlines():
+            say(f"      {line}")
+    lap("triage")
+
+    say("4/8 scenarios: families from the phantom stops")
+    result.scenarios = make_scenarios(ctx, result.diagnosed, size, out, say)
+    lap("scenarios")
+    if not result.scenarios["families"]:
+        result.stopped_at = "scenarios: no glare or shadow stall to learn from"
+        return
+
+    incumbent = fleet.robots()[0].policy_version
+    say(f"5/8 train: fine-tune {incumbent} on what the fleet saw")
+    result.training = train_candidate(
+        ctx, result.diagnosed, result.scenarios["directory"], size, incumbent, say
+    )
+    trained = result.training.get("trained")
+    lap("train")
+    if not trained:
+        result.stopped_at = "train: " + result.training.get("alignment", "nothing to train")
+        return
+    candidate = trained["version"]
+    fleet.publish_policy(Path(trained["weights_path"]))
+
+    say(f"6/8 validate: {candidate} vs {incumbent} on the family and the golden suite")
+    result.validation = validate(
+        ctx, result.scenarios["directory"], candidate, trained["weights_path"], incumbent, size, say
+    )
+    lap("validate")
+    verdict = result.validation["verdict"]
+    if verdict["verdict"] != "promote":
+        result.stopped_at = f"validate: the judge said {verdict['verdict']}"
+        return
+
+    say("7/8 rollout: staged canary plan, a person approves every stage")
+    result.rollout = roll_out(ctx, candidate, verdict, size, auto_approve, say)
+    lap("rollout")
+    if result.rollout.get("waiting_for"):
+        result.stopped_at = f"rollout: waiting for approval {result.rollout['waiting_for']}"
+        return
+
+    on = sorted({r.policy_version for r in fleet.robots()})
+    say(f"8/8 after: a second shift on {', '.join(on)}")
+    after = run_shift(Path(summary.fleet_dir), config)
+    result.after = shift_figures(Path(summary.fleet_dir), after.shift_id)
+    lap("after")

@@ -33,6 +33,13 @@ class SimSettings(BaseModel):
     workers: int = Field(0, description="process pool size for shifts; 0 = number of CPUs")
 
 
+class CampaignSettings(BaseModel):
+    """Simulation campaigns: local process pool by default, Ray when an address is given."""
+
+    workers: int = Field(0, ge=0, description="local worker processes; 0 = number of CPUs")
+    ray_address: str | None = Field(None, description="e.g. ray://head:10001; needs ray installed")
+
+
 class CatalogSettings(BaseModel):
     """The SQL catalog: SQLite file under the data dir unless a URL (e.g. PostgreSQL) is given."""
 
@@ -100,6 +107,51 @@ class ApiSettings(BaseModel):
     tokens_file: Path | None = Field(None, description="default DATA_DIR/api_tokens.json")
 
 
+class DatasetSettings(BaseModel):
+    """Training datasets: the range teacher's pairing, the alignment gate's limits, the planner."""
+
+    scan_tolerance_s: float = Field(0.06, gt=0.0, description="max camera-to-scan pairing gap")
+    max_offset_s: float = Field(0.05, ge=0.0, description="max clock offset between channels")
+    max_drift_ppm: float = Field(500.0, ge=0.0, description="max clock drift between channels")
+    gap_factor: float = Field(5.0, gt=1.0, description="a gap is k x the nominal period")
+    max_duplicates: int = Field(0, ge=0, description="repeated timestamps allowed per channel")
+    max_out_of_order: int = Field(0, ge=0, description="backwards timestamps allowed per channel")
+    label_tolerance_s: float = Field(0.02, ge=0.0, description="label time to frame time")
+    max_motion_lag_s: float = Field(
+        0.5, ge=0.0, description="max lag of camera motion behind odometry motion (5 Hz: coarse)"
+    )
+    approval_threshold_s: float = Field(
+        600.0, ge=0.0, description="estimated training seconds above which a person approves"
+    )
+    throughput_fps: float = Field(
+        300.0, gt=0.0, description="frame-epochs per second when not measured (2 CPU cores)"
+    )
+
+
+class LLMSettings(BaseModel):
+    """The agents' reasoning backend: embedded procedures, or an OpenAI-compatible endpoint."""
+
+    backend: str = Field("embedded", description="embedded (no network) or openai")
+    base_url: str | None = Field(None, description="e.g. http://localhost:8080/v1")
+    model: str | None = Field(None, description="a chat model with tool calling")
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(60.0, gt=0.0)
+    retries: int = Field(3, ge=0, description="retries on 429, 5xx and timeouts")
+    retry_wait_s: float = Field(1.0, ge=0.0, description="first backoff; doubles each retry")
+    max_tool_rounds: int = Field(8, ge=1, description="model turns with tool calls per agent")
+
+
+class AgentSettings(BaseModel):
+    """The agent graph: where its checkpoints live and when the flywheel asks before spending."""
+
+    checkpoint_url: str | None = Field(
+        None, description="postgresql://... for the Postgres checkpointer; default SQLite file"
+    )
+    compute_approval_episodes: int = Field(
+        500, ge=0, description="campaign episodes above which a person approves the compute"
+    )
+
+
 class Settings(BaseSettings):
     """All robotops settings."""
 
@@ -111,12 +163,17 @@ class Settings(BaseSettings):
     site: str = "cincinnati"
     fleet: FleetSettings = FleetSettings()
     sim: SimSettings = SimSettings()
+    campaign: CampaignSettings = CampaignSettings()
     catalog: CatalogSettings = CatalogSettings()
     blobs: BlobSettings = BlobSettings()
     vectors: VectorSettings = VectorSettings()
     ingest: IngestSettings = IngestSettings()
     api: ApiSettings = ApiSettings()
     labeler: LabelerSettings = LabelerSettings()
+    llm: LLMSettings = LLMSettings()
+    agents: AgentSettings = AgentSettings()
+    nightly_cron: str | None = Field(None, description="e.g. '0 2 * * *': serve runs nightly")
+    datasets: DatasetSettings = DatasetSettings()
 
     def catalog_url(self) -> str:
         return self.catalog.url or f"sqlite:///{(self.data_dir / 'catalog.db').resolve()}"

@@ -28,10 +28,10 @@ from robotops.sim.world.specs import LANE_X_RANGE, WorldSpec
 INCIDENT_KINDS = ("stall", "estop", "collision", "nav_error")
 TRUTH_WINDOW_S = 5.0  # a stall is flagged 4 s after the stop: look back past its start
 FRONT_BEAMS = slice(RANGE_BEAMS // 2 - 2, RANGE_BEAMS // 2 + 3)
-REAL_OBSTACLES = ("obstacle", "forklift")
+REAL_OBSTACLES = ("obstacle", "forklift", "person")
 CAUSE_PRIORITY = {
-    "stall": ("obstacle", "forklift", "glare", "shadow", "oil", "latency"),
-    "estop": ("obstacle", "forklift", "oil", "latency", "glare", "shadow"),
+    "stall": ("obstacle", "forklift", "person", "glare", "shadow", "oil", "latency"),
+    "estop": ("obstacle", "forklift", "person", "oil", "latency", "glare", "shadow"),
     "collision": ("oil", "latency", "obstacle", "forklift", "glare", "shadow"),
     "nav_error": ("oil", "latency"),
 }
@@ -138,7 +138,7 @@ def run_episode(
     rates = rates or Rates()
     sim = WarehouseSim(world, seed, rates.dt, rates.width, rates.height)
     try:
-        return _Loop(
+        return EpisodeLoop(
             sim,
             perception,
             rates,
@@ -152,8 +152,8 @@ def run_episode(
         sim.close()
 
 
-class _Loop:
-    """The per-tick work of an episode, split into small steps."""
+class EpisodeLoop:
+    """The per-tick work of an episode, split into small steps; scenarios extend it."""
 
     def __init__(
         self,
@@ -165,10 +165,13 @@ class _Loop:
         robot_id: str,
         zone: str,
         start_ns: int,
+        waypoints: list[tuple[float, float]] | None = None,
     ) -> None:
         self.sim, self.perception, self.rates, self.rec = sim, perception, rates, recorder
         self.robot_id, self.zone, self.start_ns = robot_id, zone, start_ns
-        self.ctrl = RouteController(route(sim.spec.aisle), cfg)
+        self.ctrl = RouteController(waypoints or route(sim.spec.aisle), cfg)
+        self.frame: np.ndarray | None = None  # the last frame the policy saw
+        self.done = False  # a scenario ends early at its goal; a shift never does
         s = sim.state()
         self.odom = _Odometry(s.x, s.y, s.yaw)
         self.result = EpisodeResult(duration_s=0.0)
@@ -187,7 +190,11 @@ class _Loop:
         cam_every = max(1, round(self.rates.control_hz / self.rates.camera_hz))
         scan_every = max(1, round(self.rates.control_hz / self.rates.scan_hz))
         ticks = round(duration_s * self.rates.control_hz)
+        done_ticks = ticks
         for tick in range(ticks):
+            if self.done:
+                done_ticks = tick
+                break
             if tick % cam_every == 0:
                 self._camera()
             ranges = self.sim.ranges()
@@ -198,12 +205,12 @@ class _Loop:
             if tick % round(self.rates.control_hz) == 0:
                 self._diagnostics()
             self.sim.step(period)
-        self.result.duration_s = round(ticks * period, 6)
+        self.result.duration_s = round(done_ticks * period, 6)
         self.result.trajectory_sha256 = self.hash.hexdigest()
         return self.result
 
     def _camera(self) -> None:
-        frame = self.sim.camera()
+        frame = self.frame = self.sim.camera()
         self.obstacle_p = self.perception.obstacle_probability(frame)
         if self.rec:
             t = self.t_ns()
@@ -235,7 +242,7 @@ class _Loop:
         )
         if cmd.assist_started:
             self.sim.clear_obstacles_near()
-        self._account(s.v, cmd.w, acting, float(np.min(ranges)), period)
+        self._account(s.v, cmd.w, acting, float(np.min(ranges)), period, cmd.v)
         events = cmd.events + self._collisions()
         for ev in events:
             self._event(ev)
@@ -249,7 +256,13 @@ class _Loop:
         self.hash.update(struct.pack("<5d", s.x, s.y, s.yaw, cmd.v, cmd.w))
 
     def _account(
-        self, v_true: float, w_cmd: float, acting: frozenset[str], clearance: float, period: float
+        self,
+        v_true: float,
+        w_cmd: float,
+        acting: frozenset[str],
+        clearance: float,
+        period: float,
+        v_cmd: float = 0.0,
     ) -> None:
         r = self.result
         r.distance_m += abs(v_true) * period

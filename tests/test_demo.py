@@ -1,34 +1,74 @@
-"""The README's demo, quick size: a shift, incidents, #104's window pulled home, a report."""
+"""The README's demo at quick size, through the CLI as a user runs it: one whole flywheel turn.
+
+The figures it prints must be the ones the fleet, the catalog, the judge and the audit log
+hold: they are recomputed here from those stores, not compared with constants.
+"""
 
 from __future__ import annotations
 
 import json
 
-from mcap.reader import make_reader
 from typer.testing import CliRunner
 
 from robotops.cli import app
+from robotops.demo import AUTO_APPROVAL_COMMENT, DEMO_APPROVER
+from robotops.demo_figures import shift_figures
+from robotops.memory.approvals import ApprovalStore
 from robotops.settings import get_settings
+from robotops.sim.fleet.state import FleetStore
 
 
-def test_quick_demo_runs_end_to_end():
-    result = CliRunner().invoke(app, ["demo", "--quick", "--json"])
+def test_quick_demo_turns_the_flywheel_end_to_end():
+    result = CliRunner().invoke(app, ["demo", "--quick", "--auto-approve", "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    incident = out["triage"]["incident"]
-    assert incident["robot_id"] == "104" and incident["kind"] == "stall"
+    demo_dir = get_settings().data_dir / "demo"
+    fleet_dir = demo_dir / "fleet"
+
+    # observe + collect: incident windows came home over the link, not whole logs
     collected = out["collected"]
     assert collected["incidents_covered"] == collected["incidents"] > 0
     assert 0 < collected["bytes_sent"] < collected["bytes_logged"]
-    assert out["triage"]["diagnosis"]["cause"] == "glare"  # #104 works beside the flaring vest
-    assert "Most likely cause: glare" in out["triage"]["text"]
-    assert out["triage"]["similar"]["hits"], "search found nothing similar"
-    demo_dir = get_settings().data_dir / "demo"
-    for pulled in (demo_dir / "pulled" / "104").glob("*.mcap"):
-        with open(pulled, "rb") as f:
-            summary = make_reader(f).get_summary()
-        assert summary is not None and summary.statistics.message_count > 0
+    assert collected["labels"].get("glare", 0) > 0
+
+    # triage: #104 works beside the flaring vest
+    incident = out["triage"]["incident"]
+    assert incident["robot_id"] == "104" and incident["kind"] == "stall"
+    assert out["triage"]["diagnosis"]["cause"] == "glare"
+    assert sum(out["causes"].values()) == len(out["diagnosed"]) == collected["incidents_covered"]
+
+    # scenarios -> training -> judge: the candidate was trained from v1 and promoted on evidence
+    assert out["scenarios"]["families"], "no scenario family"
+    trained = out["training"]["trained"]
+    assert trained["parent"] == "v1" and trained["version"] == "v2"
+    verdict = out["validation"]["verdict"]
+    assert verdict["verdict"] == "promote", verdict["reasons"]
+    assert all(check["passed"] for check in verdict["safety"])
+
+    # rollout: every stage approved (automatically, and recorded as such), fleet on v2
+    assert out["rollout"]["status"] == "completed"
+    fleet = FleetStore(fleet_dir).load()
+    assert {r.policy_version for r in fleet.robots.values()} == {"v2"}
+    assert fleet.policies["v2"].sha256 == trained["weights_sha256"]
+    approvals = ApprovalStore(f"sqlite:///{(demo_dir / 'catalog.db').resolve()}")
+    decided = approvals.list()
+    assert decided and all(a.decided_by == DEMO_APPROVER.name for a in decided)
+    assert all(a.decision_comment == AUTO_APPROVAL_COMMENT for a in decided)
+    assert all(a.requested_by != a.decided_by for a in decided)  # four eyes held
+
+    # before/after: the printed figures are the fleet's own records, recomputed
+    shifts = [s.shift_id for s in fleet.shifts]
+    before, after = out["before"], out["after"]
+    assert before == shift_figures(fleet_dir, shifts[0]).model_dump(mode="json")
+    assert after == shift_figures(fleet_dir, shifts[-1]).model_dump(mode="json")
+    assert before["policy_versions"] == ["v1"] and after["policy_versions"] == ["v2"]
+    assert after["glare_shadow_stalls"] < before["glare_shadow_stalls"]
+    rows = {r["figure"]: r for r in out["before_after"]}
+    assert rows["stalls per robot-hour"]["before"] == before["stalls_per_robot_hour"]
+
     report = (demo_dir / "report.md").read_text()
-    assert (
-        "Why did #104 stall?" in report and (demo_dir / "incident_frame.png").stat().st_size > 1000
-    )
+    assert "Why did #104 stall?" in report and "Judge: PROMOTE" in report
+    assert f"| stalls per robot-hour | {before['stalls_per_robot_hour']:g} |" in report
+    for image in ("incident_frame.png", "before_after.png"):
+        assert (demo_dir / image).stat().st_size > 1000
+    assert all(v >= 0 for v in out["phases_s"].values()) and "after" in out["phases_s"]

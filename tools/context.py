@@ -7,10 +7,10 @@ until a tool asks for it; tests build a context over a temporary data dir.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from robotops.settings import Settings
 
@@ -30,6 +30,32 @@ class ToolContext:
     settings: Settings
     actor: str = "robotops"
     run_id: str | None = None  # agent run (thread) id, for idempotency keys
+    _provided: set[str] = field(default_factory=set, repr=False)
+
+    PROVIDABLE = ("catalog", "blobs", "index", "ingest", "fleet", "approvals")
+
+    def provide(self, **things: Any) -> ToolContext:
+        """Use stores or clients the caller already has (and closes) instead of opening new ones."""
+        unknown = sorted(set(things) - set(self.PROVIDABLE))
+        if unknown:
+            raise TypeError(f"cannot provide {unknown}; providable: {', '.join(self.PROVIDABLE)}")
+        for name, value in things.items():
+            self.__dict__[name] = value
+            self._provided.add(name)
+        return self
+
+    def idempotency_key(self, step: str) -> str:
+        """The key an acting tool uses so that a resumed run repeats no side effect."""
+        if not self.run_id:
+            raise ValueError("an idempotency key needs the run id (ToolContext.run_id)")
+        return f"{self.run_id}:{step}"
+
+    def close(self) -> None:
+        """Close what this context opened itself (never what was provided)."""
+        fleet = self.__dict__.get("fleet")
+        if fleet is not None and "fleet" not in self._provided:
+            fleet.close()
+            del self.__dict__["fleet"]
 
     @property
     def data_dir(self) -> Path:

@@ -4,13 +4,17 @@ A tool is a plain function ``fn(request: InModel, ctx: ToolContext) -> OutModel`
 docstring says when to use it. ``@tool`` registers it once; the same entry gives the JSON
 schema for OpenAI tool calling (from the pydantic input model) and validates arguments that
 arrive as JSON. Tools that act on physical robots are marked ``acts_on_fleet``: they check
-an approval record themselves, so being called by an agent authorizes nothing.
+an approval record themselves, so being called by an agent authorizes nothing. The registry
+checks first, before the arguments are even parsed, that such a call names an approval that
+exists and was decided "approved" by a person; the tool then checks that it covers exactly
+this action, artifact and robots, once.
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,9 +23,17 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from robotops.errors import InvalidRequestError, NotFoundError
+from robotops.tools.approvals.errors import ApprovalRequiredError
 
 # Modules that define tools; imported by load_tools() so every entry is registered.
-TOOL_MODULES: list[str] = []
+TOOL_MODULES: list[str] = [
+    "robotops.tools.tool_defs",
+    "robotops.sim.scenarios.tools",
+    "robotops.sim.campaign.tools",
+    "robotops.tools.judge.tool",
+    "robotops.tools.datasets.tools",
+    "robotops.tools.rollout.tools",
+]
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,53 @@ class ToolSpec:
             raise InvalidRequestError(f"tool {self.name}: {where}: {first['msg']}") from exc
 
     def invoke(self, arguments: dict[str, Any] | str | BaseModel, ctx: Any) -> BaseModel:
+        """Run the tool; an acting tool first needs an approved approval named in its arguments."""
+        if self.acts_on_fleet:
+            self._check_approval(arguments, ctx)
         return self.fn(self.parse(arguments), ctx)
+
+    def public(self) -> dict[str, Any]:
+        """What the HTTP API lists: name, when to use it, input and output schemas."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "acts_on_fleet": self.acts_on_fleet,
+            "input_schema": self.input_model.model_json_schema(),
+            "output_schema": self.output_model.model_json_schema(),
+        }
+
+    def _check_approval(self, arguments: dict[str, Any] | str | BaseModel, ctx: Any) -> None:
+        approval_id = _approval_id(arguments)
+        if not approval_id:
+            raise ApprovalRequiredError(self.name, "-", ["-"], "no approval_id given")
+        try:
+            approval = ctx.approvals.store.get(approval_id)
+        except NotFoundError:
+            raise ApprovalRequiredError(
+                self.name, "-", ["-"], f"no approval request {approval_id!r}"
+            ) from None
+        if approval.status not in ("approved", "used"):
+            raise ApprovalRequiredError(
+                self.name,
+                approval.artifact_sha256,
+                approval.targets,
+                f"approval {approval_id} is {approval.status}",
+            )
+
+
+def _approval_id(arguments: dict[str, Any] | str | BaseModel) -> str | None:
+    """The approval an acting call names, read without trusting anything else in it."""
+    if isinstance(arguments, BaseModel):
+        value = getattr(arguments, "approval_id", None)
+    elif isinstance(arguments, str):
+        try:
+            loaded = json.loads(arguments or "{}")
+        except ValueError:
+            return None
+        value = loaded.get("approval_id") if isinstance(loaded, dict) else None
+    else:
+        value = arguments.get("approval_id")
+    return value if isinstance(value, str) and value else None
 
 
 REGISTRY: dict[str, ToolSpec] = {}
@@ -91,6 +149,11 @@ def tool(
         doc = inspect.getdoc(fn) or ""
         if not doc:
             raise TypeError(f"tool {tool_name} needs a docstring saying when to use it")
+        if acts_on_fleet and "approval_id" not in inp.model_fields:
+            raise TypeError(
+                f"tool {tool_name} acts on the fleet: its input model {inp.__name__} needs an "
+                "approval_id field (the registry checks it before the tool runs)"
+            )
         existing = REGISTRY.get(tool_name)
         if existing is not None and existing.fn.__qualname__ != fn.__qualname__:
             raise TypeError(f"tool name {tool_name!r} registered twice")

@@ -1,1 +1,1 @@
-"""reasoning."""
+"""How agents reason: one interface; embedded (deterministic) and OpenAI-compatible backends."""

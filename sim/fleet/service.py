@@ -4,14 +4,21 @@ Robots, incidents and logs are read from a fleet directory (:class:`FleetStore`)
 are prepared as window cuts and then sent no faster than the site's uplink, in byte ranges, so
 that the rest of the system meets the bandwidth limits it would meet in a real warehouse.
 Deploys and rollbacks change ``fleet.json`` under the store's lock and are idempotent.
+
+Robots report per-shift metrics from their own counters and logs (``/fleet/metrics``). Two
+things here exist only because the fleet is simulated: ``POST /sim/advance`` runs the next shift
+segment (a real fleet just keeps working and reporting), and ``DIR/faults.json`` injects
+deterministic faults for tests (see :mod:`robotops.sim.fleet.faults`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -21,16 +28,30 @@ import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from robotops.errors import InvalidRequestError, LogFormatError, NotFoundError
-from robotops.sim.fleet.state import FleetRecord, FleetStore, RobotRecord, write_json_atomic
+from robotops.errors import ConfigError, InvalidRequestError, LogFormatError, NotFoundError
+from robotops.sim.fleet.faults import reported_version, take_fault
+from robotops.sim.fleet.robot_metrics import shift_metrics
+from robotops.sim.fleet.state import (
+    FleetRecord,
+    FleetStore,
+    PolicyRecord,
+    RobotRecord,
+    write_bytes_atomic,
+    write_json_atomic,
+)
 from robotops.tools.fleet.models import (
+    AdvanceRequest,
+    AdvanceResult,
     Deployment,
     DeployRequest,
     Incident,
     LogFile,
     PolicyInfo,
+    PublishPolicyRequest,
     Robot,
+    RobotShiftMetrics,
     RollbackRequest,
+    ShiftInfo,
     Upload,
     UploadPlan,
     UploadPlanRequest,
@@ -62,11 +83,14 @@ def create_fleet_app(root: Path) -> FastAPI:
     app = FastAPI(title="robotops simulated fleet")
     app.state.store = FleetStore(Path(root))
     app.state.link = SiteLink()
+    app.state.advancing = threading.Lock()
     app.include_router(router)
+    app.middleware("http")(_inject_faults)
     for error, status in (
         (NotFoundError, 404),
         (ConflictError, 409),
         (InvalidRequestError, 400),
+        (ConfigError, 400),
         (LogFormatError, 422),
     ):
         app.add_exception_handler(error, _handler(status))
@@ -90,12 +114,33 @@ def _handler(status: int) -> Callable[[Request, Exception], Awaitable[JSONRespon
 # --- robots, incidents, logs -------------------------------------------------------------
 
 
-def _robot(fleet: FleetRecord, record: RobotRecord) -> Robot:
+async def _inject_faults(request: Request, call_next: Callable) -> Response:
+    """Misbehave as ``DIR/faults.json`` says (simulator, tests only); else pass through."""
+    root = request.app.state.store.root
+    rule = take_fault(root, request.method, request.url.path)
+    if rule is None:
+        return await call_next(request)
+    detail = {"detail": f"injected fault {rule.kind} on {request.method} {request.url.path}"}
+    if rule.kind == "error":
+        return JSONResponse(status_code=rule.status, content=detail)
+    if rule.kind == "timeout":
+        await asyncio.sleep(rule.delay_s)
+        return JSONResponse(status_code=504, content=detail)
+    response = await call_next(request)  # lost_reply: it acts, the answer comes too late
+    await asyncio.sleep(rule.delay_s)
+    return response
+
+
+def _robot(fleet: FleetRecord, record: RobotRecord, root: Path | None = None) -> Robot:
+    """The robot as it reports itself (a fault may make it report the wrong version)."""
+    version = record.policy_version
+    if root is not None:
+        version = reported_version(root, record.robot_id, version)
     return Robot(
         robot_id=record.robot_id,
         site=fleet.site,
         zone=record.zone,
-        policy_version=record.policy_version,
+        policy_version=version,
         online=record.online,
         status=record.status if record.online else "offline",
         link_speed_bps=fleet.link_speed_bps,
@@ -116,13 +161,13 @@ def health(store: StoreDep) -> dict[str, object]:
 @router.get("/robots")
 def list_robots(store: StoreDep) -> list[Robot]:
     fleet = store.load()
-    return [_robot(fleet, r) for _, r in sorted(fleet.robots.items())]
+    return [_robot(fleet, r, store.root) for _, r in sorted(fleet.robots.items())]
 
 
 @router.get("/robots/{robot_id}")
 def get_robot(robot_id: str, store: StoreDep) -> Robot:
     fleet = store.load()
-    return _robot(fleet, _known_robot(fleet, robot_id))
+    return _robot(fleet, _known_robot(fleet, robot_id), store.root)
 
 
 @router.get("/incidents")
@@ -332,6 +377,31 @@ def list_policies(store: StoreDep) -> list[PolicyInfo]:
     return sorted(store.policy_infos(), key=lambda p: p.version)
 
 
+@router.post("/policies")
+def publish_policy(body: PublishPolicyRequest, store: StoreDep) -> PolicyInfo:
+    """Store a policy artifact so robots can be deployed to it later (touches no robot)."""
+    data = base64.b64decode(body.weights_b64, validate=True)
+    if hashlib.sha256(data).hexdigest() != body.sha256:
+        raise InvalidRequestError(f"policy {body.version}: weights do not match sha256")
+    if body.card.get("version") != body.version:
+        raise InvalidRequestError(f"policy {body.version}: its card names another version")
+    with store.update() as record:
+        known = record.policies.get(body.version)
+        if known is not None and known.sha256 != body.sha256:
+            raise ConflictError(
+                f"policy {body.version} already exists with sha256 {known.sha256[:12]}; "
+                "publish changed weights under a new version"
+            )
+        dest = store.root / "policies" / f"{body.version}.pt"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(dest, data)
+        write_json_atomic(dest.with_suffix(".json"), body.card)
+        record.policies[body.version] = PolicyRecord(
+            version=body.version, sha256=body.sha256, path=str(dest)
+        )
+    return PolicyInfo(version=body.version, sha256=body.sha256)
+
+
 @router.post("/deploy")
 def deploy(body: DeployRequest, store: StoreDep) -> Deployment:
     """Put a policy version on robots; the same ``deployment_id`` again changes nothing."""
@@ -421,3 +491,84 @@ def _check_robots(fleet: FleetRecord, robot_ids: list[str], action: str) -> None
             f"cannot {action}: robots offline: {', '.join(offline)}; "
             "wait for them to come online or leave them out"
         )
+
+
+# --- shifts and what robots report about them ----------------------------------------------
+
+
+@router.get("/shifts")
+def list_shifts(store: StoreDep) -> list[ShiftInfo]:
+    return [
+        ShiftInfo(shift_id=s.shift_id, start_ns=s.start_ns, duration_s=s.duration_s)
+        for s in store.load().shifts
+    ]
+
+
+def _metrics_since(
+    store: FleetStore, since_shift: str | None, robot_id: str | None
+) -> list[RobotShiftMetrics]:
+    fleet = store.load()
+    ids = [s.shift_id for s in fleet.shifts]
+    if since_shift is not None and since_shift not in ids:
+        raise NotFoundError("shift", since_shift, ids)
+    start = ids.index(since_shift) + 1 if since_shift is not None else 0
+    rows = [m for s in fleet.shifts[start:] for m in shift_metrics(store, s)]
+    return [m for m in rows if robot_id is None or m.robot_id == robot_id]
+
+
+@router.get("/fleet/metrics")
+def fleet_metrics(
+    store: StoreDep, since_shift: str | None = None, robot_id: str | None = None
+) -> list[RobotShiftMetrics]:
+    """Per-robot, per-shift reports of the shifts after ``since_shift`` (all when omitted)."""
+    if robot_id is not None:
+        _known_robot(store.load(), robot_id)
+    return _metrics_since(store, since_shift, robot_id)
+
+
+@router.get("/robots/{robot_id}/metrics")
+def robot_metrics(
+    robot_id: str, store: StoreDep, since_shift: str | None = None
+) -> list[RobotShiftMetrics]:
+    _known_robot(store.load(), robot_id)
+    return _metrics_since(store, since_shift, robot_id)
+
+
+@router.post("/sim/advance")
+def advance(body: AdvanceRequest, request: Request, store: StoreDep) -> AdvanceResult:
+    """SIMULATOR ONLY: run the next shift segment with every robot on its current version.
+
+    Returns when the segment is done. The same ``advance_id`` again returns the segment it
+    already ran; segments run one at a time.
+    """
+    from robotops.sim.fleet.shift import ShiftConfig, robot_ids, run_shift
+
+    with request.app.state.advancing:
+        fleet = store.load()
+        done = fleet.advances.get(body.advance_id)
+        if done is None:
+            expected = robot_ids(len(fleet.robots))
+            if sorted(fleet.robots) != expected:
+                raise InvalidRequestError(
+                    f"only a fleet made by the simulator can be advanced (robots "
+                    f"{', '.join(expected)}); this one has {', '.join(sorted(fleet.robots))}"
+                )
+            config = ShiftConfig(
+                robots=len(fleet.robots),
+                minutes=body.minutes,
+                seed=body.seed,
+                site=fleet.site,
+                workers=body.workers,
+                **({} if body.hazards is None else {"hazards": body.hazards}),
+            )
+            done = run_shift(store.root, config).shift_id
+            with store.update() as record:
+                record.advances[body.advance_id] = done
+        shift = next(s for s in store.load().shifts if s.shift_id == done)
+        rows = shift_metrics(store, shift)
+    return AdvanceResult(
+        advance_id=body.advance_id,
+        shift_id=shift.shift_id,
+        duration_s=shift.duration_s,
+        versions={m.robot_id: m.policy_version for m in rows},
+    )

@@ -65,12 +65,22 @@ class FleetRecord(BaseModel):
     policies: dict[str, PolicyRecord] = Field(default_factory=dict)
     deployments: dict[str, Deployment] = Field(default_factory=dict)
     shifts: list[ShiftRecord] = Field(default_factory=list)
+    advances: dict[str, str] = Field(
+        default_factory=dict, description="simulator only: advance id -> the shift it ran"
+    )
 
 
 def write_json_atomic(path: Path, payload: object) -> None:
     """Write JSON so that readers see either the old or the new file, never half of one."""
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write bytes so that readers see either the old or the new file, never half of one."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 

@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from robotops.sim.world.specs import WorldSpec
+from robotops.sim.world.specs import LANE_X_RANGE, WorldSpec
 
-SCENARIO_SCHEMA_VERSION = 1
+SCENARIO_SCHEMA_VERSION: Literal[1] = 1
 
 
 class ScenarioSource(BaseModel):
@@ -37,6 +37,12 @@ class ScenarioSpec(BaseModel):
     world: WorldSpec
     start_x: float = Field(-16.0, description="start position along the robot's lane, m")
     outbound: bool = Field(True, description="driving towards +x (True) or -x")
+    goal_x: float | None = Field(
+        None, description="where along the lane the task ends; default: the far lane end"
+    )
+    turn_at_goal: bool = Field(
+        False, description="at the goal, turn across into the return lane (where oil and lag bite)"
+    )
     duration_s: float = Field(40.0, gt=0.0, le=3600.0)
     seed: int = 0
     tags: list[str] = Field(default_factory=list, description="e.g. glare, safety, variant")
@@ -44,6 +50,12 @@ class ScenarioSpec(BaseModel):
     params: dict[str, float] = Field(
         default_factory=dict, description="the sampled variant parameters, for plots and edges"
     )
+
+    def goal(self) -> float:
+        """The goal's x: ``goal_x``, or the far end of the lane in the driving direction."""
+        if self.goal_x is not None:
+            return self.goal_x
+        return LANE_X_RANGE[1] if self.outbound else LANE_X_RANGE[0]
 
     def canonical_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

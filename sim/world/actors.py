@@ -29,13 +29,14 @@ def forklift_pose(actor: ForkliftActor, aisle: int, travel: float) -> Pose2D:
 
 
 def worker_pose(actor: WorkerActor, aisle: int) -> Pose2D:
-    y = AISLE_CENTERS_Y[aisle] + actor.side * 2.1
+    offset = LANE_OFFSET if actor.in_lane else 2.1
+    y = AISLE_CENTERS_Y[aisle] + actor.side * offset
     return actor.x, y, math.radians(actor.facing_deg)
 
 
 def glare_worker_pose(hazard: GlareHazard, aisle: int) -> Pose2D:
-    """The flaring worker stands just beside the outbound lane, on the shelf side."""
-    y = AISLE_CENTERS_Y[aisle] - LANE_OFFSET - 1.1
+    """The flaring worker stands just beside a lane (outbound by default), on the shelf side."""
+    y = AISLE_CENTERS_Y[aisle] + hazard.side * LANE_OFFSET + hazard.side * 1.1  # bit-stable
     return hazard.x, y, math.radians(hazard.facing_deg)
 
 
@@ -44,4 +45,4 @@ def obstacle_active(hazard: ObstacleHazard, t: float) -> bool:
 
 
 def obstacle_pose(hazard: ObstacleHazard, aisle: int) -> Pose2D:
-    return hazard.x, AISLE_CENTERS_Y[aisle] - LANE_OFFSET, 0.0
+    return hazard.x, AISLE_CENTERS_Y[aisle] + hazard.side * LANE_OFFSET, 0.0

@@ -63,6 +63,7 @@ class WarehouseSim:
         self._cleared: set[int] = set()
         self._forklift_travel = [0.0] * len(spec.forklifts)
         self.last_glare = 0.0
+        self._clearance_geoms: tuple[list[int], list[int]] | None = None
         m = self.model
         self.robot_body = m.body("robot").id
         self.cam_id = m.camera("front").id
@@ -242,7 +243,40 @@ class WarehouseSim:
             lateral = -(fx - s.x) * math.sin(s.yaw) + (fy - s.y) * math.cos(s.yaw)
             if 0.0 < ahead < 3.5 and abs(lateral) < 1.5:
                 acting.add("forklift")
+        for w in self.spec.workers:
+            wx, wy, _ = actors.worker_pose(w, self.spec.aisle)
+            if w.in_lane and 0.0 < (wx - s.x) * heading < 3.5 and abs(wy - s.y) < 1.0:
+                acting.add("person")
         return acting
+
+    def clearances(self, cap: float = 8.0) -> tuple[float, float]:
+        """Closest distance (m, capped) from the robot's chassis to any person, and to anything
+        else solid (pallets, forklifts, shelves); for campaign metrics, not the robot's sensors."""
+        if self._clearance_geoms is None:
+            self._clearance_geoms = self._solid_geoms()
+        chassis = self.model.geom("chassis").id
+        people, things = self._clearance_geoms
+        out = []
+        for group in (people, things):
+            dists = [
+                mujoco.mj_geomDistance(self.model, self.data, chassis, g, cap, None) for g in group
+            ]
+            out.append(min([cap, *dists]))
+        return out[0], out[1]
+
+    def _solid_geoms(self) -> tuple[list[int], list[int]]:
+        """Collidable geoms that are not the robot or the floor, split into people and things."""
+        m = self.model
+        people: list[int] = []
+        things: list[int] = []
+        for g in range(m.ngeom):
+            if g in self.robot_geoms or g in self.ignored_geoms:
+                continue
+            if m.geom_contype[g] == 0 and m.geom_conaffinity[g] == 0:
+                continue
+            body = m.body(m.geom_bodyid[g]).name
+            (people if body.startswith(("worker_", "glare_worker_")) else things).append(g)
+        return people, things
 
     def teleport(
         self, pose: tuple[float, float, float], actor_poses: dict[str, actors.Pose2D | None]

@@ -25,6 +25,7 @@ class GlareHazard(BaseModel):
     x: float = Field(description="position along the aisle, m")
     intensity: float = Field(1.0, ge=0.0, le=3.0)
     facing_deg: float = Field(180.0, description="vest normal vs. the lane direction, degrees")
+    side: float = Field(-1.0, description="-1: beside the outbound lane, +1: the return lane")
 
 
 class ShadowHazard(BaseModel):
@@ -59,6 +60,7 @@ class ObstacleHazard(BaseModel):
     x: float
     appear_s: float = Field(ge=0.0)
     duration_s: float = Field(30.0, gt=0.0)
+    side: float = Field(-1.0, description="-1: in the outbound lane, +1: in the return lane")
 
 
 Hazard = Annotated[
@@ -78,11 +80,14 @@ class ForkliftActor(BaseModel):
 
 
 class WorkerActor(BaseModel):
-    """A worker standing beside the lane in an ordinary (non-flaring) vest."""
+    """A worker in an ordinary (non-flaring) vest: beside the lanes, or standing in one."""
 
     x: float
     side: float = -1.0
     facing_deg: float = 90.0
+    in_lane: bool = Field(
+        False, description="stand in the lane on ``side`` (-1 outbound, +1 return): must stop"
+    )
 
 
 class WorldSpec(BaseModel):

@@ -11,14 +11,15 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
 from robotops.agents.deps import AgentDeps
-from robotops.agents.graph import build_graph
-from robotops.agents.triage.procedure import TriageDeps
+from robotops.agents.graph import build_graph, intent_of
 from robotops.api.background import serve_in_thread
 from robotops.memory.approvals import ApprovalStore
+from robotops.settings import Settings
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.state import FleetRecord, FleetStore, PolicyRecord, RobotRecord
 from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.approvals.service import ApprovalService
+from robotops.tools.context import ToolContext
 from robotops.tools.fleet.client import FleetClient
 
 RAJ = Actor(name="raj", role="approver")
@@ -40,15 +41,10 @@ def world(tmp_path: Path):
     )
     approvals = ApprovalService(ApprovalStore(f"sqlite:///{tmp_path / 'approvals.db'}"))
     with serve_in_thread(create_fleet_app(store.root)) as url, FleetClient(url, retries=0) as fleet:
-        deps = AgentDeps(
-            triage=TriageDeps(
-                fleet=fleet,
-                ingest=None,
-                index=None,  # type: ignore[arg-type]
-                pulled_dir=tmp_path,
-            ),
-            approvals=approvals,
+        ctx = ToolContext(Settings(data_dir=tmp_path / "data")).provide(
+            fleet=fleet, approvals=approvals
         )
+        deps = AgentDeps(ctx=ctx)
         yield deps, tmp_path / "checkpoints.db", fleet
 
 
@@ -91,3 +87,18 @@ def test_a_malformed_deploy_request_ends_with_a_clear_answer(world):
         {"question": "deploy v9 to #101"}, {"configurable": {"thread_id": "t-3"}}
     )
     assert "no policy v9" in out["answer"] and "__interrupt__" not in out
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("why did #104 stall?", "triage"),
+        ("show similar incidents", "similar"),
+        ("make scenarios from this", "scenarios"),
+        ("what changed in policy v2?", "policy"),
+        ("deploy v2 to #101", "deploy"),
+        ("run the nightly flywheel", "flywheel"),
+    ],
+)
+def test_questions_route_to_the_agent_whose_job_it_is(question: str, intent: str):
+    assert intent_of(question) == intent

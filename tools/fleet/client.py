@@ -9,7 +9,9 @@ content hashes, deploys carry a deployment id), which is what makes retrying the
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -29,13 +31,18 @@ from robotops.errors import (
 )
 from robotops.settings import Settings
 from robotops.tools.fleet.models import (
+    AdvanceRequest,
+    AdvanceResult,
     Deployment,
     DeployRequest,
     Incident,
     LogFile,
     PolicyInfo,
+    PublishPolicyRequest,
     Robot,
+    RobotShiftMetrics,
     RollbackRequest,
+    ShiftInfo,
     Upload,
     UploadPlan,
     UploadPlanRequest,
@@ -135,12 +142,47 @@ class FleetClient:
     def policies(self) -> list[PolicyInfo]:
         return self._get("/policies", TypeAdapter(list[PolicyInfo]))
 
+    def publish_policy(self, weights: Path) -> PolicyInfo:
+        """Hand a policy artifact (weights + card) to the fleet. Runs on no robot until deployed,
+        so it needs no approval; the fleet checks the hash and refuses a changed version."""
+        data = Path(weights).read_bytes()
+        card = json.loads(Path(weights).with_suffix(".json").read_text())  # the policy card
+        body = PublishPolicyRequest(
+            version=card["version"],
+            sha256=hashlib.sha256(data).hexdigest(),
+            weights_b64=base64.b64encode(data).decode(),
+            card=card,
+        )
+        return self._post("/policies", body, PolicyInfo)
+
     def deploy(self, request: DeployRequest) -> Deployment:
         """Put a policy on robots. Touches physical robots: callers must hold an approval."""
         return self._post("/deploy", request, Deployment)
 
     def rollback(self, request: RollbackRequest) -> Deployment:
         return self._post("/rollback", request, Deployment)
+
+    def shifts(self) -> list[ShiftInfo]:
+        """The shifts the fleet has run, oldest first."""
+        return self._get("/shifts", TypeAdapter(list[ShiftInfo]))
+
+    def metrics(
+        self, since_shift: str | None = None, robot_id: str | None = None
+    ) -> list[RobotShiftMetrics]:
+        """What robots reported per shift, for the shifts after ``since_shift`` (all if None)."""
+        params = {
+            k: v for k, v in (("since_shift", since_shift), ("robot_id", robot_id)) if v is not None
+        }
+        return self._get("/fleet/metrics", TypeAdapter(list[RobotShiftMetrics]), params=params)
+
+    def advance(self, request: AdvanceRequest, timeout_s: float = 3600.0) -> AdvanceResult:
+        """SIMULATED FLEET ONLY: run the next shift segment and wait until it is done.
+
+        A real fleet has no such command (time passes and robots report); against one this
+        fails with a 404. The request carries an ``advance_id``, so a retry after a timeout
+        never runs a second segment. ``timeout_s`` bounds the wait for the simulation.
+        """
+        return self._post("/sim/advance", request, AdvanceResult, timeout_s=timeout_s)
 
     def download_upload(self, upload: Upload, dest: Path, progress: Progress | None = None) -> Path:
         """Fetch an upload's bytes to ``dest``, resuming a previous partial download.
@@ -177,9 +219,12 @@ class FleetClient:
         response = self._retrying(path, lambda: self._send("GET", path, params=params))
         return adapter.validate_json(response.content)
 
-    def _post(self, path: str, body: BaseModel, model: type[M]) -> M:
+    def _post(
+        self, path: str, body: BaseModel, model: type[M], timeout_s: float | None = None
+    ) -> M:
         payload = body.model_dump(mode="json")
-        response = self._retrying(path, lambda: self._send("POST", path, json=payload))
+        extra: dict[str, Any] = {} if timeout_s is None else {"timeout": timeout_s}
+        response = self._retrying(path, lambda: self._send("POST", path, json=payload, **extra))
         return TypeAdapter(model).validate_json(response.content)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

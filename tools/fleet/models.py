@@ -213,3 +213,64 @@ class PolicyInfo(BaseModel):
 
     version: str
     sha256: str
+
+
+class PublishPolicyRequest(BaseModel):
+    """A policy artifact handed to the fleet's artifact store; no robot runs it until deployed."""
+
+    version: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the weights file")
+    weights_b64: str = Field(description="the weights file, base64")
+    card: dict = Field(description="the policy card (JSON) saved beside the weights")
+
+
+class RobotShiftMetrics(BaseModel):
+    """What one robot reported about one shift: its own counters, never the ground truth.
+
+    Phantom stops are the stops the robot made while its own range scan showed the path ahead
+    free, which the robot can tell by itself (it cannot tell *why* it stopped).
+    """
+
+    shift_id: str
+    robot_id: str
+    zone: str
+    policy_version: str = Field(description="the version the robot ran during the shift")
+    hours: float = Field(ge=0)
+    missions: int = 0
+    stalls: int = 0
+    stall_time_s: float = 0.0
+    phantom_stops: int = 0
+    estops: int = 0
+    collisions: int = 0
+    distance_m: float = 0.0
+
+
+class ShiftInfo(BaseModel):
+    """A shift (or shift segment) the fleet has run, in order."""
+
+    shift_id: str
+    start_ns: int
+    duration_s: float
+
+
+class AdvanceRequest(BaseModel):
+    """SIMULATOR ONLY: run the next shift segment, every robot on the version it now has.
+
+    A real fleet has no such command: time passes and robots report. ``advance_id`` makes the
+    command idempotent, so a retried request never runs a second segment.
+    """
+
+    advance_id: str = Field(min_length=1, max_length=200)
+    minutes: float = Field(gt=0, le=24 * 60)
+    seed: int = 0
+    hazards: list[str] | None = Field(None, description="None: every hazard kind")
+    workers: int = Field(0, ge=0, description="simulation processes; 0 = CPU count")
+
+
+class AdvanceResult(BaseModel):
+    """The segment that ran: its shift id and which version each robot ran."""
+
+    advance_id: str
+    shift_id: str
+    duration_s: float
+    versions: dict[str, str] = Field(description="robot id -> policy version it ran")

@@ -1,94 +1,28 @@
-"""Generic signals around an incident, found by message type rather than topic name.
+"""Generic signals around an incident, computed from standard message types only.
 
-Works on any MCAP whose channels use standard ROS 2 types: camera images (compressed or raw),
-laser scans, velocity commands, odometry, diagnostics and events. Each signal is cheap: a few
-dozen frames and a few hundred small messages.
+Camera frames (clipped pixels, a dark band across the floor), the range scan (free space
+straight ahead), and the drive (when the stop began, commanded against measured motion, wheel
+slip against localisation, steering reversals, how late the robot follows its commands). Each
+function takes the decoded messages of one role as ``(log_time_ns, message)`` pairs.
 """
 
 from __future__ import annotations
 
-import io
 import math
-from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from mcap.reader import make_reader
-from mcap_ros2.decoder import DecoderFactory
-from PIL import Image
 
-from robotops.errors import LogFormatError
+from robotops.tools.labeling.frames import decode_compressed, decode_raw
+from robotops.tools.triage.window import get
 
-TYPES = {
-    "image": ("sensor_msgs/CompressedImage", "sensor_msgs/Image"),
-    "scan": ("sensor_msgs/LaserScan",),
-    "cmd": ("geometry_msgs/Twist", "geometry_msgs/TwistStamped"),
-    "odom": ("nav_msgs/Odometry",),
-    "perception": ("robotops_msgs/ObstacleDetection",),
-    "diagnostics": ("diagnostic_msgs/DiagnosticArray",),
-    "events": ("robotops_msgs/Event",),
-}
 FRONT_SECTOR_RAD = math.radians(15)
+MOVING_M_S = 0.05
 
 
-def normalise_type(schema_name: str) -> str:
-    """'sensor_msgs/msg/Image' and 'sensor_msgs/Image' are the same type."""
-    return schema_name.replace("/msg/", "/")
-
-
-@dataclass
-class Window:
-    """Decoded messages of interest in a time window, grouped by role."""
-
-    log: str
-    topics: dict[str, str] = field(default_factory=dict)  # role -> topic
-    messages: dict[str, list[tuple[int, Any]]] = field(default_factory=lambda: defaultdict(list))
-
-
-def _role(schema_name: str) -> str | None:
-    t = normalise_type(schema_name)
-    return next((role for role, types in TYPES.items() if t in types), None)
-
-
-def read_window(path: str, start_ns: int, end_ns: int) -> Window:
-    """Decode the messages whose type matters for triage, through the MCAP index."""
-    win = Window(log=path)
-    try:
-        with open(path, "rb") as f:
-            reader = make_reader(f, decoder_factories=[DecoderFactory()])
-            summary = reader.get_summary()
-            if summary is None:
-                raise LogFormatError(
-                    path, "no summary section; run `robotops ingest --salvage` first"
-                )
-            wanted = {}
-            for ch in summary.channels.values():
-                schema = summary.schemas.get(ch.schema_id)
-                role = _role(schema.name) if schema else None
-                if role and role not in win.topics:
-                    win.topics[role] = ch.topic
-                    wanted[ch.topic] = role
-            for _, ch, msg, ros in reader.iter_decoded_messages(
-                topics=list(wanted), start_time=start_ns, end_time=end_ns, log_time_order=True
-            ):
-                win.messages[wanted[ch.topic]].append((msg.log_time, ros))
-    except (OSError, ValueError, KeyError) as exc:
-        raise LogFormatError(path, f"cannot read the window: {exc}") from exc
-    return win
-
-
-def decode_image(msg: Any) -> np.ndarray:
-    """RGB uint8 array from a CompressedImage or a raw rgb8/bgr8/mono8 Image."""
-    if hasattr(msg, "format"):
-        return np.asarray(Image.open(io.BytesIO(bytes(msg.data))).convert("RGB"))
-    arr = np.frombuffer(bytes(msg.data), np.uint8)
-    channels = 1 if msg.encoding in ("mono8", "8UC1") else 3
-    img = arr.reshape(msg.height, msg.step)[:, : msg.width * channels].reshape(
-        msg.height, msg.width, channels
-    )
-    img = np.repeat(img, 3, axis=2) if channels == 1 else img
-    return img[..., ::-1] if msg.encoding == "bgr8" else img
+def decode_image(msg: Any, compressed: bool) -> np.ndarray:
+    """RGB frame of a camera message, by the labeling frame decoders (any encoding they read)."""
+    return decode_compressed(msg) if compressed else decode_raw(msg)
 
 
 def saturation(img: np.ndarray) -> float:
@@ -96,64 +30,163 @@ def saturation(img: np.ndarray) -> float:
     return float((img.max(axis=2) >= 250).mean())
 
 
-def _floor_rows(rgb: np.ndarray) -> np.ndarray:
-    """Median luminance of the grey (floor-like) pixels of each row's central part; NaN for rows
-    that are mostly something else (shelves, ceiling, objects)."""
-    h, w = rgb.shape[:2]
-    centre = rgb[:, w // 6 : w - w // 6]
+BAND_SEGMENTS = 3  # a band must darken every part of the floor's width, not one object
+LIT_FLOOR = 45.0  # darker surroundings are not lit floor (shelves, the far wall, the ceiling)
+GREY_CHROMA = 20.0  # floors are grey: shelves, walls and vests are not
+
+
+def _centre(rgb: np.ndarray) -> np.ndarray:
+    """The central third of the frame's width: floor all the way to the horizon."""
+    w = rgb.shape[1]
+    return rgb[:, w // 3 : w - w // 3]
+
+
+def floor_profiles(centre: np.ndarray) -> np.ndarray:
+    """Median luminance of the floor-like (grey, not black) pixels of each row, in a few
+    segments across the width; NaN where a segment's row is mostly something else."""
     lum = centre.mean(axis=2)
-    grey = (np.abs(centre[..., 2] - centre[..., 0]) < 18) & (lum > 20)
-    out = np.full(h, np.nan, np.float32)
-    for i in range(h // 4, h):
-        if grey[i].mean() > 0.5:
-            out[i] = float(np.median(lum[i][grey[i]]))
-    return out
+    grey = (centre.max(axis=2) - centre.min(axis=2) < GREY_CHROMA) & (lum > 20)
+    out = []
+    for part, mask in zip(
+        np.array_split(lum, BAND_SEGMENTS, axis=1),
+        np.array_split(grey, BAND_SEGMENTS, axis=1),
+        strict=True,
+    ):
+        floor = mask & (mask.mean(axis=1) >= 0.5)[:, None]
+        out.append(np.ma.median(np.ma.masked_array(part, ~floor), axis=1).filled(np.nan))
+    return np.stack(out)
 
 
-def dark_band(img: np.ndarray) -> tuple[float, float]:
-    """The darkest horizontal band across the floor: how much darker it is than the floor rows
-    around it (0..1), and its blue/red tint relative to that floor. Shadows and dark spills span
-    the width; obstacles rarely do. A shadow keeps the floor's colour, a film of oil does not."""
-    rgb = img.astype(np.float32)
-    rows = _floor_rows(rgb)
-    h, w = rgb.shape[:2]
-    best, tint = 0.0, 1.0
+def dark_band(img: np.ndarray) -> tuple[float, float, int]:
+    """The deepest dark band across the floor ahead: how much darker than the lit floor around
+    it (0..1, the least over the segments across the width that show floor), its blue/red tint
+    against that floor, and its row (-1: none). A shadow or a spill spans the width, near (many
+    rows) or far (a thin line near the horizon); an object does not. A shadow keeps the floor's
+    colour, a film of oil does not. A dark patch that reaches the bottom of the frame is
+    measured against the floor beyond it."""
+    centre = _centre(img.astype(np.float32))
+    profiles = floor_profiles(centre)
+    h = profiles.shape[1]
+    reach = max(4, h // 4)
+    lit_rows = np.nan_to_num(profiles, nan=0.0)  # not floor: not lit floor either
+    best, best_row, best_ref = 0.0, -1, -1
     for i in range(h // 4, h):
-        if np.isnan(rows[i]):
+        start = max(h // 4, i - reach)
+        above = lit_rows[:, start:i].max(axis=1, initial=0.0)
+        below = lit_rows[:, i + 1 : i + 1 + reach].max(axis=1, initial=0.0)
+        nothing_below = lit_rows[:, i + 1 :].max(initial=0.0) < LIT_FLOOR  # a patch up close
+        lit = above if nothing_below else np.minimum(above, below)
+        valid = (lit >= LIT_FLOOR) & ~np.isnan(profiles[:, i])
+        if valid.sum() < 2:
             continue
-        above = [r for r in rows[max(0, i - 7) : max(0, i - 1)] if not np.isnan(r)]
-        below = [r for r in rows[i + 2 : i + 8] if not np.isnan(r)]
-        if not below:
-            continue
-        around = float(np.median(above + below))
-        if max(below) < 0.8 * around or (above and max(above) < 0.8 * around) or around < 45:
-            continue  # lit floor on both sides (or below only, for a far band at the horizon)
-        depth = (around - rows[i]) / around
+        depth = float((1.0 - profiles[valid, i] / lit[valid]).min())
         if depth > best:
-            band = rgb[i, w // 6 : w - w // 6].mean(axis=0)
-            ref = rgb[min(h - 1, i + 4), w // 6 : w - w // 6].mean(axis=0)
-            best = float(depth)
-            tint = float((band[2] / max(band[0], 1.0)) / (ref[2] / max(ref[0], 1.0)))
-    return best, tint
+            best, best_row = depth, i
+            best_ref = start + int(np.argmax(lit_rows[:, start:i].min(axis=0)))
+    if best_row < 0:
+        return 0.0, 1.0, -1
+    return best, _tint(centre, best_row, best_ref), best_row
+
+
+def _tint(centre: np.ndarray, row: int, ref_row: int) -> float:
+    """Blue/red balance of ``row`` against the lit floor row ``ref_row``."""
+    band, ref = centre[row].mean(axis=0), centre[ref_row].mean(axis=0)
+    return float((band[2] / max(band[0], 1.0)) / (ref[2] / max(ref[0], 1.0)))
 
 
 def front_range(scan: Any) -> float:
     """Smallest valid range within ±15° of straight ahead."""
+    lo, inc = float(get(scan, "angle_min")), float(get(scan, "angle_increment"))
+    rmin, rmax = float(get(scan, "range_min")), float(get(scan, "range_max"))
     best = math.inf
-    for i, r in enumerate(scan.ranges):
-        angle = scan.angle_min + i * scan.angle_increment
-        if abs(angle) <= FRONT_SECTOR_RAD and scan.range_min <= r <= scan.range_max:
+    for i, r in enumerate(get(scan, "ranges", default=[])):
+        if abs(lo + i * inc) <= FRONT_SECTOR_RAD and rmin <= r <= rmax:
             best = min(best, float(r))
     return best
+
+
+def twist(msg: Any) -> tuple[float, float]:
+    """Forward and turn rate of a Twist, TwistStamped or Odometry message."""
+    inner = get(msg, "twist", "twist") or get(msg, "twist") or msg
+    return float(get(inner, "linear", "x", default=0.0)), float(
+        get(inner, "angular", "z", default=0.0)
+    )
+
+
+def stop_onset(cmds: list[tuple[int, Any]], t_ns: int) -> int:
+    """When the stop that the incident reports began: the start of the run of zero forward
+    commands that reaches ``t_ns`` (``t_ns`` itself when the robot was still being driven)."""
+    onset = t_ns
+    for t, msg in reversed([c for c in cmds if c[0] <= t_ns]):
+        if abs(twist(msg)[0]) > MOVING_M_S:
+            break
+        onset = t
+    return onset
 
 
 def steering_reversals(cmds: list[tuple[int, Any]], threshold: float = 0.3) -> int:
     """Sign changes of commanded turn rate: a heading loop that oscillates."""
     count, last = 0, 0.0
     for _, c in cmds:
-        w = (c.twist if hasattr(c, "twist") else c).angular.z
+        w = twist(c)[1]
         if abs(w) > threshold:
             if last * w < 0:
                 count += 1
             last = w
     return count
+
+
+def _series(msgs: list[tuple[int, Any]], index: int) -> tuple[np.ndarray, np.ndarray]:
+    t = np.array([m[0] for m in msgs], np.float64) / 1e9
+    return t, np.array([twist(m[1])[index] for m in msgs], np.float64)
+
+
+def response_lag(
+    cmds: list[tuple[int, Any]], odom: list[tuple[int, Any]], max_lag_s: float = 2.0
+) -> tuple[float, float]:
+    """How late the measured turn rate follows the commanded one (s), and how well (0..1).
+
+    A motor controller that applies commands late makes the heading loop chase itself."""
+    if len(cmds) < 20 or len(odom) < 20:
+        return 0.0, 0.0
+    tc, wc = _series(cmds, 1)
+    to, wo = _series(odom, 1)
+    if np.std(wc) < 0.05 or np.std(wo) < 0.05:
+        return 0.0, 0.0
+    best = (0.0, -1.0)
+    for lag in np.arange(0.0, max_lag_s + 1e-9, 0.05):
+        shifted = np.interp(tc + lag, to, wo, left=np.nan, right=np.nan)
+        ok = ~np.isnan(shifted)
+        if ok.sum() < 20 or min(np.std(shifted[ok]), np.std(wc[ok])) < 1e-6:
+            continue
+        r = float(np.corrcoef(wc[ok], shifted[ok])[0, 1])
+        if r > best[1]:
+            best = (float(lag), r)
+    return best[0], max(best[1], 0.0)
+
+
+def _position(msg: Any) -> tuple[float, float]:
+    """x, y of a PoseStamped or PoseWithCovarianceStamped."""
+    point = get(msg, "pose", "pose", "position") or get(msg, "pose", "position")
+    return float(get(point, "x", default=0.0)), float(get(point, "y", default=0.0))
+
+
+def slip_fraction(odom: list[tuple[int, Any]], poses: list[tuple[int, Any]]) -> float:
+    """Fraction of moving time when wheel odometry and localisation disagree on speed by more
+    than half: the wheels spin while the robot stays, or it slides while they stand (a
+    slippery floor)."""
+    if len(poses) < 3 or len(odom) < 3:
+        return 0.0
+    tp = np.array([p[0] for p in poses], np.float64) / 1e9
+    xy = np.array([_position(p) for _, p in poses])
+    dt = np.diff(tp)
+    ok = dt > 0
+    v_true = np.linalg.norm(np.diff(xy, axis=0), axis=1)[ok] / dt[ok]
+    t_mid = ((tp[1:] + tp[:-1]) / 2)[ok]
+    to, vo = _series(odom, 0)
+    v_wheels = np.abs(np.interp(t_mid, to, vo))
+    fastest = np.maximum(v_wheels, v_true)
+    moving = fastest > 0.2
+    if not moving.any():
+        return 0.0
+    return float((np.abs(v_wheels - v_true)[moving] / fastest[moving] > 0.5).mean())

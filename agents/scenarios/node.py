@@ -1,0 +1,45 @@
+"""The scenario generator node: turn the triaged incident into a scenario family.
+
+Works through the ``generate_scenarios`` tool; its result is passed on as JSON.
+"""
+
+from __future__ import annotations
+
+from langchain_core.runnables import RunnableConfig
+
+from robotops.agents.deps import AgentDeps
+from robotops.agents.reasoning.base import Report, Task, Toolbox, recorded, run_agent
+from robotops.agents.reasoning.embedded import procedure
+from robotops.agents.state import FlywheelState
+from robotops.errors import InvalidRequestError
+
+AGENT = "scenario-generator"
+TOOLS = ["generate_scenarios"]
+
+
+def scenarios_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) -> FlywheelState:
+    task = Task(kind="scenarios", question=state.get("question", ""), inputs=scenario_inputs(state))
+    return recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, TOOLS))
+
+
+def scenario_inputs(state: FlywheelState) -> dict:
+    """What the generator gets from the thread's triage: the incident and its diagnosed cause."""
+    t = state.get("triage")
+    if not t:
+        return {}
+    return {
+        "incident_id": t["incident"]["incident_id"],
+        "robot_id": t["robot_id"],
+        "cause": t["diagnosis"]["cause"],
+        "confidence": t["diagnosis"]["confidence"],
+    }
+
+
+@procedure("scenarios")
+def scenarios_procedure(task: Task, box: Toolbox) -> Report:
+    """One scenario family around the diagnosed cause, seeded from the incident."""
+    if not task.inputs:
+        raise InvalidRequestError("make scenarios from what? triage an incident first")
+    out = box.call("generate_scenarios", {**task.inputs, "seed": 0}).model_dump(mode="json")
+    count = out.get("count") or len(out.get("scenarios") or []) or "?"
+    return Report(summary=f"generated {count} scenario(s) around {task.inputs['cause']}")

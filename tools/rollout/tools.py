@@ -1,0 +1,169 @@
+"""The rollout steward's typed tools: propose, run a stage, roll back, reconcile, status.
+
+Thin wrappers over :mod:`robotops.tools.rollout.executor`. ``run_rollout_stage`` is the only
+one that puts a new version on robots; it is ``acts_on_fleet`` and the executor checks the
+approval store itself. ``rollback_rollout`` and ``reconcile_rollout`` touch robots too, but
+only to restore the approved incumbent or to finish a stage already approved, so they need no
+new approval; being called by an agent authorizes nothing.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, BaseModel, Field
+
+from robotops.tools.context import ToolContext
+from robotops.tools.registry import tool
+from robotops.tools.rollout.executor import (
+    RolloutDeps,
+    SimulatedFleetBake,
+    abort,
+    reconcile,
+    request_stage_approval,
+    run_stage,
+    start_rollout,
+)
+from robotops.tools.rollout.models import (
+    RolloutIncident,
+    RolloutPlan,
+    RolloutView,
+    StagePlan,
+    rollout_view,
+)
+from robotops.tools.rollout.plan import ProposeRolloutRequest, propose_plan, stored_verdict
+from robotops.tools.rollout.store import RolloutStore
+
+
+def rollout_deps(ctx: ToolContext) -> RolloutDeps:
+    """Rollouts of this context: its fleet client, approvals, and DATA_DIR/rollouts."""
+    return RolloutDeps(
+        fleet=ctx.fleet,
+        approvals=ctx.approvals,
+        store=RolloutStore(ctx.data_dir / "rollouts"),
+        baker=SimulatedFleetBake(ctx.fleet, workers=ctx.settings.sim.workers),
+        actor=ctx.actor if ctx.actor != "robotops" else "rollout-steward",
+    )
+
+
+class ProposeRolloutResult(BaseModel):
+    rollout_id: str
+    candidate_version: str
+    candidate_sha256: str
+    incumbent_version: str
+    stages: list[StagePlan]
+    approval_id: str | None = Field(None, description="the first stage's approval request")
+    plan: RolloutPlan
+    summary: str
+
+
+@tool("propose_rollout")
+def propose_rollout_tool(request: ProposeRolloutRequest, ctx: ToolContext) -> ProposeRolloutResult:
+    """Plan a staged rollout (canaries in low-risk zones, a larger share, then all) of a
+    candidate policy the judge promoted, with metric gates against the incumbent; record it and
+    file the first stage's approval request. Moves no robot. Refuses non-promote verdicts."""
+    deps = rollout_deps(ctx)
+    verdict = request.verdict or stored_verdict(ctx.data_dir, request.candidate_version)
+    ro = start_rollout(propose_plan(request, deps.fleet, verdict), deps)
+    approval_id = None
+    if request.request_approval:
+        approval_id = request_stage_approval(ro.rollout_id, deps, ctx.run_id).id
+    plan = ro.plan
+    return ProposeRolloutResult(
+        rollout_id=ro.rollout_id,
+        candidate_version=plan.candidate_version,
+        candidate_sha256=plan.candidate_sha256,
+        incumbent_version=plan.incumbent_version,
+        stages=plan.stages,
+        approval_id=approval_id,
+        plan=plan,
+        summary=f"{len(plan.stages)} stages: "
+        + " -> ".join(f"{s.name} ({', '.join(s.robot_ids)})" for s in plan.stages),
+    )
+
+
+class RunRolloutStageRequest(BaseModel):
+    """Run the rollout's current stage under a person's approval."""
+
+    rollout_id: str = Field(validation_alias=AliasChoices("rollout_id", "plan_id"))
+    approval_id: str = Field(min_length=1)
+    request_next_approval: bool = Field(
+        True, description="when the stage passes, file the next stage's approval request"
+    )
+
+
+class RolloutResult(BaseModel):
+    status: str
+    rollout: RolloutView
+    next_approval_id: str | None = None
+    summary: str
+
+
+def _result(view: RolloutView, next_approval_id: str | None = None) -> RolloutResult:
+    return RolloutResult(
+        status=view.status,
+        rollout=view,
+        next_approval_id=next_approval_id,
+        summary=f"{view.rollout_id}: {view.status}; waiting for {view.waiting_for}"
+        + (f" ({view.reason})" if view.reason else ""),
+    )
+
+
+@tool("run_rollout_stage", acts_on_fleet=True)
+def run_rollout_stage_tool(request: RunRolloutStageRequest, ctx: ToolContext) -> RolloutResult:
+    """Run the current stage of a rollout: deploy the candidate to that stage's robots, confirm
+    their reported versions, bake, check the gates, and roll back by itself if any fails.
+    Requires a person's approval of exactly this stage (action rollout_stage)."""
+    deps = rollout_deps(ctx)
+    ro = run_stage(request.rollout_id, request.approval_id, deps)
+    next_id = None
+    if request.request_next_approval and ro.status == "awaiting_approval":
+        next_id = request_stage_approval(ro.rollout_id, deps, ctx.run_id).id
+        ro = deps.store.load(ro.rollout_id)
+    return _result(rollout_view(ro), next_id)
+
+
+class RollbackRolloutRequest(BaseModel):
+    rollout_id: str
+    reason: str = Field(min_length=1, description="why, for the audit log and the incident")
+
+
+# Not ``acts_on_fleet``: the registry would demand an approval, and restoring the approved
+# incumbent must never wait for one (the issue's rule). It can only undo approved changes.
+@tool("rollback_rollout")
+def rollback_rollout_tool(request: RollbackRolloutRequest, ctx: ToolContext) -> RolloutResult:
+    """Stop a rollout and restore the incumbent on every robot it touched. Needs no approval:
+    it can only put back the approved incumbent. Use when a person asks to abort."""
+    ro = abort(request.rollout_id, rollout_deps(ctx), ctx.actor, request.reason)
+    return _result(rollout_view(ro))
+
+
+class ReconcileRolloutRequest(BaseModel):
+    rollout_id: str
+    resume: bool = Field(True, description="continue the approved stage when the fleet agrees")
+
+
+@tool("reconcile_rollout")  # continues only an already-approved stage, or restores the incumbent
+def reconcile_rollout_tool(request: ReconcileRolloutRequest, ctx: ToolContext) -> RolloutResult:
+    """After a restart or an outage: compare the rollout's record with what the robots report,
+    then continue the approved stage or restore the incumbent."""
+    ro = reconcile(request.rollout_id, rollout_deps(ctx), request.resume)
+    return _result(rollout_view(ro))
+
+
+class RolloutStatusQuery(BaseModel):
+    rollout_id: str | None = Field(None, description="one rollout; all when omitted")
+
+
+class RolloutStatusResult(BaseModel):
+    rollouts: list[RolloutView]
+    incidents: list[RolloutIncident] = Field(description="rollbacks filed for triage")
+
+
+@tool("rollout_status")
+def rollout_status_tool(request: RolloutStatusQuery, ctx: ToolContext) -> RolloutStatusResult:
+    """Show rollouts: what is live where, which stage, what waits for whom, gate results."""
+    store = RolloutStore(ctx.data_dir / "rollouts")
+    rollouts = [store.load(request.rollout_id)] if request.rollout_id else store.list()
+    return RolloutStatusResult(
+        rollouts=[rollout_view(r) for r in rollouts],
+        incidents=[i for i in store.incidents() if request.rollout_id in (None, i.rollout_id)],
+    )
