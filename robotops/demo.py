@@ -301,9 +301,7 @@ def roll_out(
     approval_id = plan.approval_id
     while approval_id:
         if not auto:
-            say(
-                f"    waiting in the inbox: {approval_id} (robotops inbox show {approval_id})"
-            )
+            say(f"    waiting in the inbox: {approval_id} (robotops inbox show {approval_id})")
             result["waiting_for"] = approval_id
             return result
         ctx.approvals.decide(

@@ -150,6 +150,19 @@ class AgentSettings(BaseModel):
     compute_approval_episodes: int = Field(
         500, ge=0, description="campaign episodes above which a person approves the compute"
     )
+    scenario_variants: int = Field(16, ge=0, description="flywheel: variants per scenario family")
+    scenario_duration_s: float = Field(
+        20.0, gt=0.0, description="flywheel: simulated seconds per scenario"
+    )
+    training_sim_frames: int = Field(
+        1500, ge=0, description="flywheel: training frames rendered in the family's worlds"
+    )
+    training_epochs: int = Field(20, ge=1, description="flywheel: fine-tuning epochs")
+    judge_min_runs: int = Field(20, ge=1, description="flywheel: ok campaign runs per policy")
+    rollout_bake_minutes: list[float] = Field(
+        default_factory=lambda: [0.5, 0.5, 0.5],
+        description="flywheel: simulated bake minutes per rollout stage (the last repeats)",
+    )
 
 
 class Settings(BaseSettings):

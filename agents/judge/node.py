@@ -21,6 +21,7 @@ def judge_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) ->
             "incumbent_version": pick(trained, "parent", "incumbent_version"),
             "scenarios": result_of(state, "scenario-generator", "generate_scenarios"),
             "weights": candidate_weights(trained),
+            "min_runs": deps.ctx.settings.agents.judge_min_runs,
         },
     )
     return recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, TOOLS))

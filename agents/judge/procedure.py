@@ -75,6 +75,7 @@ def judge_procedure(task: Task, box: Toolbox) -> Report:
             "incumbent_version": incumbent,
             "golden_version": golden.version,
             "golden_campaign_id": golden_id,
+            **({"config": {"min_runs": inputs["min_runs"]}} if inputs.get("min_runs") else {}),
         },
     )
     verdict = result.verdict.model_dump(mode="json")

@@ -13,6 +13,7 @@ with what the fleet reports instead of starting the stage again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal, Protocol, TypedDict
 
 from langchain_core.runnables import RunnableConfig
@@ -20,6 +21,7 @@ from langgraph.graph import END
 from langgraph.types import interrupt
 
 from robotops.errors import RobotOpsError
+from robotops.policies.finetune import resolve_weights
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.context import ToolContext
 from robotops.tools.judge.models import Verdict
@@ -63,6 +65,13 @@ def _view(deps: RolloutDeps, rollout_id: str) -> dict[str, Any]:
     return rollout_view(deps.store.load(rollout_id)).model_dump(mode="json")
 
 
+def publish_candidate(version: str, rd: RolloutDeps, data_dir: Path) -> None:
+    """Hand a freshly trained candidate to the fleet's artifact store (a no-op when the fleet
+    has it). It runs on no robot until a stage is approved; the fleet checks its hash."""
+    if version not in {p.version for p in rd.fleet.policies()}:
+        rd.fleet.publish_policy(resolve_weights(version, data_dir))
+
+
 def propose_rollout_node(
     state: RolloutState, config: RunnableConfig, deps: AgentDeps, make_deps: MakeDeps = rollout_deps
 ) -> RolloutState:
@@ -74,7 +83,18 @@ def propose_rollout_node(
             verdict = Verdict.model_validate(state["verdict"])
         else:
             verdict = stored_verdict(ctx.data_dir, state.get("candidate_version", ""))
-        request = ProposeRolloutRequest(candidate_version=verdict.candidate_version)
+        if verdict.verdict != "promote":  # the judge's honest answer ends the run; no error
+            why = "; ".join(verdict.reasons[:3]) or "no reasons given"
+            return {
+                "rollout_id": "",
+                "answer": f"no rollout of {verdict.candidate_version}: the judge said "
+                f"{verdict.verdict} ({why})",
+            }
+        publish_candidate(verdict.candidate_version, rd, ctx.data_dir)
+        request = ProposeRolloutRequest(
+            candidate_version=verdict.candidate_version,
+            bake_minutes=ctx.settings.agents.rollout_bake_minutes,
+        )
         ro = start_rollout(propose_plan(request, rd.fleet, verdict), rd)
     except RobotOpsError as exc:
         return {"error": str(exc), "answer": f"no rollout: {exc}"}
@@ -138,7 +158,9 @@ def run_stage_node(
 
 
 def after_propose(state: RolloutState) -> Literal["request_stage_approval", "__end__"]:
-    return END if state.get("error") else "request_stage_approval"
+    """On to the first stage's approval, unless nothing was proposed (an error, or a verdict
+    other than promote)."""
+    return END if state.get("error") or not state.get("rollout_id") else "request_stage_approval"
 
 
 def after_approval(state: RolloutState) -> Literal["run_stage", "__end__"]:

@@ -18,7 +18,11 @@ TOOLS = ["generate_scenarios"]
 
 
 def scenarios_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) -> FlywheelState:
-    task = Task(kind="scenarios", question=state.get("question", ""), inputs=scenario_inputs(state))
+    inputs = scenario_inputs(state)
+    if inputs:  # how big a family: the flywheel's setting (small in tests, sensible by default)
+        agents = deps.ctx.settings.agents
+        inputs |= {"variants": agents.scenario_variants, "duration_s": agents.scenario_duration_s}
+    task = Task(kind="scenarios", question=state.get("question", ""), inputs=inputs)
     return recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, TOOLS))
 
 

@@ -42,6 +42,8 @@ def training_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps)
             "parent": (triage.get("incident") or {}).get("policy_version") or "v1",
             "scenario_dir": scenarios.get("directory"),
             "compute_approval_id": state.get("compute_approval_id"),
+            "sim_frames": deps.ctx.settings.agents.training_sim_frames,
+            "epochs": deps.ctx.settings.agents.training_epochs,
         },
     )
     update = recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, TOOLS))
@@ -66,6 +68,7 @@ def training_procedure(task: Task, box: Toolbox) -> Report:
             "findings": task.inputs.get("findings") or [],
             "parent": task.inputs.get("parent") or "v1",
             "worlds": family_worlds(task.inputs.get("scenario_dir")),
+            **{k: task.inputs[k] for k in ("sim_frames", "epochs") if k in task.inputs},
         },
     ).model_dump(mode="json")
     if not plan["train"] or plan.get("dataset") is None:

@@ -34,7 +34,7 @@ HEADER = """<mujoco model="warehouse">
   <statistic extent="20" center="0 0 1"/>  <!-- fixed, so clip planes are 5 cm / 80 m -->
   <visual>
     <headlight ambient="0.35 0.35 0.35" diffuse="0.25 0.25 0.25" specular="0.05 0.05 0.05"/>
-    <quality shadowsize="1024"/>
+    <quality shadowsize="1024" offsamples="0"/>  <!-- no MSAA: 2.5-4x cheaper on llvmpipe -->
     <map znear="0.0025" zfar="4" shadowclip="1.2"/>
     <global offwidth="{width}" offheight="{height}"/>
   </visual>

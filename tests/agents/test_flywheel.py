@@ -49,7 +49,8 @@ def test_the_flywheel_asks_before_compute_and_proposes_nothing_unjudged(
     done = _resume(injected, "night-1")
     assert calls[1:] == [*training_node.TOOLS, *judge_node.TOOLS]
     assert done["verdict"]["verdict"] == "reject"
-    assert done["status"] == "done" and done["answer"].startswith("no rollout")
+    assert done["status"] == "done" and not done["error"]  # an honest no is not an error
+    assert done["answer"].startswith("no rollout of v9: the judge said reject (stand-in judge)")
     assert [a.action for a in ToolContext(injected.settings).approvals.store.list()] == ["campaign"]
     assert injected.versions() == {"101": "v1", "102": "v1"} and not injected.deployments()
     # nothing new since: the next night has nothing to do

@@ -1,0 +1,138 @@
+"""The nightly flywheel with every real tool (no stand-ins) on a small simulated fleet: real
+shift logs pulled over HTTP, triage, labels, a scenario family, a fine-tuned v2, two MuJoCo
+campaigns and the judge; then a person approves the canary stage in the inbox and the thread,
+resumed as the API resumes it, puts v2 on the canary robot through the fleet API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from langgraph.types import Command
+
+from robotops.agents.nightly import NightlyResult, run_nightly
+from robotops.agents.runner import config, open_graph, outcome
+from robotops.api.background import serve_in_thread
+from robotops.settings import (
+    AgentSettings,
+    CampaignSettings,
+    FleetSettings,
+    Settings,
+    SimSettings,
+)
+from robotops.sim.fleet.service import create_fleet_app
+from robotops.sim.fleet.shift import ShiftConfig, run_shift
+from robotops.tools.approvals.models import Actor, Decision
+from robotops.tools.context import ToolContext
+from robotops.tools.fleet.client import FleetClient
+
+RAJ = Actor(name="raj", role="approver")
+SMALL = AgentSettings(
+    scenario_variants=4,
+    scenario_duration_s=10.0,
+    training_sim_frames=200,
+    training_epochs=4,
+    judge_min_runs=4,
+    rollout_bake_minutes=[0.25],
+)
+
+
+@dataclass
+class Night:
+    settings: Settings
+    fleet: FleetClient
+    result: NightlyResult
+    thread: dict
+
+
+@pytest.fixture(scope="module")
+def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Night]:
+    """Four robots for a simulated minute (#102 and #104 drive into glare), then one night."""
+    root = tmp_path_factory.mktemp("nightly-real")
+    run_shift(root / "fleet", ShiftConfig(robots=4, minutes=1.0, seed=0, hazards=["glare"]))
+    with (
+        serve_in_thread(create_fleet_app(root / "fleet")) as url,
+        FleetClient(url) as fleet,
+    ):
+        settings = Settings(
+            data_dir=root / "data",
+            fleet=FleetSettings(url=url, retries=1),
+            sim=SimSettings(workers=2),
+            campaign=CampaignSettings(workers=2),
+            agents=SMALL,
+        )
+        result = run_nightly(settings, thread_id="nightly-real")
+        with open_graph(settings) as graph:
+            thread = outcome(graph, "nightly-real")
+        yield Night(settings, fleet, result, thread)
+
+
+def _verdict(night: Night) -> dict:
+    judge = night.thread["findings"]["validation-judge"]["results"]["judge_candidate"]
+    return judge["verdict"]
+
+
+def test_the_nightly_trains_judges_and_stops_at_the_inbox(night: Night) -> None:
+    result = night.result
+    assert not result.error, result.error
+    assert list(result.findings) == [
+        "triage",
+        "auto-labeler",
+        "scenario-generator",
+        "training-planner",
+        "validation-judge",
+    ]
+    assert result.findings["triage"].startswith(("#102 stalled", "#104 stalled"))
+    assert "glare" in result.findings["triage"]
+    assert result.findings["training-planner"].startswith("trained v2 from v1 on ")
+    verdict = _verdict(night)
+    assert (verdict["candidate_version"], verdict["incumbent_version"]) == ("v2", "v1")
+    assert result.findings["validation-judge"].startswith(
+        f"Verdict on v2 vs v1: {verdict['verdict']}."
+    )
+    approvals = ToolContext(night.settings).approvals.store.list()
+    if verdict["verdict"] != "promote":  # an honest no on small data ends the night cleanly
+        assert result.status == "done" and not result.waiting_at
+        assert result.answer.startswith(f"no rollout of v2: the judge said {verdict['verdict']}")
+        assert approvals == []
+        return
+    assert result.status == "waiting" and result.waiting_at == ["await_stage_approval"]
+    stage = ToolContext(night.settings).approvals.store.get(result.approval_id)
+    assert stage.thread_id == "nightly-real" and stage.status == "pending"
+    assert (stage.action, stage.requested_by) == ("rollout_stage", "nightly")
+    assert {p.version for p in night.fleet.policies()} >= {"v1", "v2"}  # published, not run
+    assert {r.policy_version for r in night.fleet.robots()} == {"v1"}
+    assert [a.id for a in approvals] == [result.approval_id]
+
+
+def test_an_approved_canary_stage_puts_v2_on_the_canary_robot(night: Night) -> None:
+    if _verdict(night)["verdict"] != "promote":
+        pytest.skip(f"the judge said {_verdict(night)['verdict']}: nothing to approve")
+    approval = ToolContext(night.settings).approvals.store.get(night.result.approval_id)
+    canary = approval.targets
+    ToolContext(night.settings).approvals.decide(
+        approval.id, Decision(approve=True, comment="canary looks fine"), RAJ
+    )
+    with open_graph(night.settings) as graph:  # as POST /approvals/{id}/decision resumes it
+        graph.invoke(Command(resume={"approve": True, "by": RAJ.name}), config("nightly-real"))
+        after = outcome(graph, "nightly-real")
+    rollout = after["rollout"] if after["status"] == "done" else _rollout(night)
+    assert rollout["current_stage"] >= 0 and rollout["stages"] >= 2
+    baked = {
+        (m.robot_id, m.policy_version) for m in night.fleet.metrics() if m.policy_version == "v2"
+    }
+    assert baked == {(r, "v2") for r in canary}  # v2 ran on the canary, and only there
+    robots = {r.robot_id: r.policy_version for r in night.fleet.robots()}
+    if rollout["status"] == "awaiting_approval":  # the gates held: the next stage waits
+        assert after["status"] == "waiting" and after["waiting_at"] == ["await_stage_approval"]
+        assert after["approval_id"] not in (None, approval.id)
+        assert {r: v for r, v in robots.items() if v == "v2"} == dict.fromkeys(canary, "v2")
+    else:  # the canary's bake tripped a gate: the steward rolled it back
+        assert rollout["status"] == "rolled_back", rollout
+        assert set(robots.values()) == {"v1"}
+
+
+def _rollout(night: Night) -> dict:
+    with open_graph(night.settings) as graph:
+        return dict(graph.get_state(config("nightly-real")).values)["rollout"]
