@@ -23,6 +23,7 @@ from robotops.sim.world.specs import (
     WorldSpec,
 )
 
+TRAINING_MSAA = 4
 ACTOR_RADIUS = {"forklift_0": 0.8, "worker_0": 0.2, "worker_1": 0.2, "obstacle_0": 0.6}
 CORRIDOR_HALF_WIDTH = 0.35
 STOP_DISTANCE = 2.0
@@ -53,6 +54,20 @@ def _place(rng: np.random.Generator, name: str) -> tuple[float, float, float] | 
     return d, lateral, float(rng.uniform(-math.pi, math.pi))
 
 
+def actor_pose(
+    robot: tuple[float, float, float], rel: tuple[float, float, float], aisle_y: float
+) -> tuple[float, float, float]:
+    """World pose of an actor placed at (distance ahead, lateral offset, relative heading)
+    from the robot; between the shelves it stays inside the aisle."""
+    x, y, yaw = robot
+    d, lat, ryaw = rel
+    ax = x + d * math.cos(yaw) - lat * math.sin(yaw)
+    ay = y + d * math.sin(yaw) + lat * math.cos(yaw)
+    if abs(ax) < 15.0:
+        ay = float(np.clip(ay, aisle_y - 2.1, aisle_y + 2.1))
+    return ax, ay, yaw + ryaw
+
+
 def sample_frame(sim: WarehouseSim, rng: np.random.Generator) -> tuple[np.ndarray, float]:
     """One clean frame from a random place on the route, labelled from the geometry."""
     outbound = bool(rng.random() < 0.5)
@@ -73,14 +88,10 @@ def sample_frame(sim: WarehouseSim, rng: np.random.Generator) -> tuple[np.ndarra
         if rel is None:
             poses[name] = None
             continue
-        d, lat, ryaw = rel
-        ax = x + d * math.cos(yaw) - lat * math.sin(yaw)
-        ay = y + d * math.sin(yaw) + lat * math.cos(yaw)
-        if abs(ax) < 15.0:  # between the shelves, actors stay in the aisle
-            ay = float(np.clip(ay, cy - 2.1, cy + 2.1))
-        poses[name] = (ax, ay, yaw + ryaw)
+        ax, ay, ayaw = actor_pose((x, y, yaw), rel, cy)
+        poses[name] = (ax, ay, ayaw)
         lat_true = -(ax - x) * math.sin(yaw) + (ay - y) * math.cos(yaw)
-        if d - radius < STOP_DISTANCE and abs(lat_true) < CORRIDOR_HALF_WIDTH + radius:
+        if rel[0] - radius < STOP_DISTANCE and abs(lat_true) < CORRIDOR_HALF_WIDTH + radius:
             label = 1.0
     sim.teleport((x, y, yaw), poses)
     return sim.camera(), label
@@ -90,7 +101,10 @@ def render_clean_frames(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` labelled clean frames spread over the three aisles."""
     rng = np.random.default_rng(seed)
     frames, labels = [], []
-    sims = [WarehouseSim(_clean_world(a), seed + a) for a in range(len(AISLE_CENTERS_Y))]
+    sims = [  # v1's frames were rendered with 4x MSAA: kept so its weights reproduce
+        WarehouseSim(_clean_world(a), seed + a, msaa=TRAINING_MSAA)
+        for a in range(len(AISLE_CENTERS_Y))
+    ]
     try:
         for i in range(n):
             frame, label = sample_frame(sims[i % len(sims)], rng)

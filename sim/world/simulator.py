@@ -46,10 +46,16 @@ class WarehouseSim:
     """A steppable warehouse world around one robot."""
 
     def __init__(
-        self, spec: WorldSpec, seed: int, dt: float = 0.002, width: int = 128, height: int = 96
+        self,
+        spec: WorldSpec,
+        seed: int,
+        dt: float = 0.002,
+        width: int = 128,
+        height: int = 96,
+        msaa: int = 0,
     ) -> None:
         self.spec = spec
-        self.model = mujoco.MjModel.from_xml_string(build_mjcf(spec, dt, width, height))
+        self.model = mujoco.MjModel.from_xml_string(build_mjcf(spec, dt, width, height, msaa))
         self.data = mujoco.MjData(self.model)
         self.width, self.height = width, height
         self.rng = np.random.default_rng(seed)

@@ -68,6 +68,15 @@ def night(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Night]:
         yield Night(settings, fleet, result, thread)
 
 
+def _arguments(night: Night) -> dict[str, dict]:
+    """Tool name -> the arguments the agents called it with, over the whole thread."""
+    return {
+        call["tool"]: call["arguments"]
+        for finding in night.thread["findings"].values()
+        for call in finding["tool_calls"]
+    }
+
+
 def _verdict(night: Night) -> dict:
     judge = night.thread["findings"]["validation-judge"]["results"]["judge_candidate"]
     return judge["verdict"]
@@ -91,6 +100,11 @@ def test_the_nightly_trains_judges_and_stops_at_the_inbox(night: Night) -> None:
     assert result.findings["validation-judge"].startswith(
         f"Verdict on v2 vs v1: {verdict['verdict']}."
     )
+    sent = _arguments(night)  # the flywheel's size settings reach the tools
+    family = sent["generate_scenarios"]
+    assert (family["variants"], family["duration_s"]) == (4, 10.0)
+    assert (sent["plan_training"]["sim_frames"], sent["plan_training"]["epochs"]) == (200, 4)
+    assert sent["judge_candidate"]["config"] == {"min_runs": 4}
     approvals = ToolContext(night.settings).approvals.store.list()
     if verdict["verdict"] != "promote":  # an honest no on small data ends the night cleanly
         assert result.status == "done" and not result.waiting_at

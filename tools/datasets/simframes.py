@@ -14,7 +14,12 @@ import math
 import numpy as np
 from pydantic import BaseModel
 
-from robotops.policies.baseline import ACTOR_RADIUS, CORRIDOR_HALF_WIDTH, STOP_DISTANCE
+from robotops.policies.baseline import (
+    ACTOR_RADIUS,
+    CORRIDOR_HALF_WIDTH,
+    STOP_DISTANCE,
+    actor_pose,
+)
 from robotops.sim.world import actors
 from robotops.sim.world.camera import project, visible
 from robotops.sim.world.simulator import WarehouseSim, lane_y
@@ -128,12 +133,8 @@ def sample_hazard_frame(
         if rel is None:
             placed[name] = None
             continue
-        d, lat, ryaw = rel
-        ax = x + d * math.cos(yaw) - lat * math.sin(yaw)
-        ay = y + d * math.sin(yaw) + lat * math.cos(yaw)
-        if abs(ax) < 15.0:  # between the shelves, actors stay in the aisle
-            ay = float(np.clip(ay, cy - 2.1, cy + 2.1))
-        placed[name] = (ax, ay, yaw + ryaw)
+        ax, ay, ayaw = actor_pose(pose, rel, cy)
+        placed[name] = (ax, ay, ayaw)
         if _in_path(pose, ax, ay, radius):
             blocking.append((name, ax, ay))
     for i, g in enumerate(sim.spec.hazard("glare")):  # the vest's wearer is a real person

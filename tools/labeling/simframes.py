@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
+from robotops.policies.baseline import TRAINING_MSAA
 from robotops.sim.world import actors
 from robotops.sim.world.simulator import WarehouseSim, lane_y
 from robotops.sim.world.specs import (
@@ -336,7 +337,8 @@ def render_labeled(
     masks: list[list[float]] = []
     index = 0
     while len(frames) < n:
-        sim = WarehouseSim(world(rng, index), seed=int(rng.integers(2**31)))
+        # rendered with 4x MSAA, as the committed labeler weights were: they still reproduce
+        sim = WarehouseSim(world(rng, index), seed=int(rng.integers(2**31)), msaa=TRAINING_MSAA)
         truth = _Truth(sim)
         try:
             for _ in range(min(frames_per_world, n - len(frames))):
