@@ -152,11 +152,15 @@ def _stall_share_gate(spec: GateSpec, base: Baseline, rows: list, seen: Totals) 
     )
 
 
+MIN_EXPECTED_MISSIONS = 5.0  # below this, 0 missions is ordinary Poisson luck (e^-1 = 37 % at 1)
+
+
 def _progress_gate(spec: GateSpec, base: Baseline, rows: list, seen: Totals) -> GateResult:
+    """Missions when the bake is long enough to count them, else metres driven (continuous)."""
     missions = base.expected("missions", rows)
     name, expected = (
         ("missions", missions)
-        if missions >= 1
+        if missions >= MIN_EXPECTED_MISSIONS
         else ("distance_m", base.expected("distance_m", rows))
     )
     observed = float(getattr(seen, name))
