@@ -77,7 +77,7 @@ class GateSpec(BaseModel):
         0.25, ge=0, description="extra share of time stopped allowed over the incumbent's"
     )
     progress_min_ratio: float = Field(
-        0.5, gt=0, le=1, description="missions (or metres, if too few) vs the incumbent"
+        0.5, gt=0, le=1, description="metres driven vs the incumbent's rate"
     )
 
 
@@ -152,20 +152,17 @@ def _stall_share_gate(spec: GateSpec, base: Baseline, rows: list, seen: Totals) 
     )
 
 
-MIN_EXPECTED_MISSIONS = 5.0  # below this, 0 missions is ordinary Poisson luck (e^-1 = 37 % at 1)
-
-
 def _progress_gate(spec: GateSpec, base: Baseline, rows: list, seen: Totals) -> GateResult:
-    """Missions when the bake is long enough to count them, else metres driven (continuous)."""
-    missions = base.expected("missions", rows)
-    name, expected = (
-        ("missions", missions)
-        if missions >= MIN_EXPECTED_MISSIONS
-        else ("distance_m", base.expected("distance_m", rows))
-    )
+    """Progress as metres driven against the incumbent's rate.
+
+    Not missions: a bake segment restarts every robot at its start, and a mission (out and
+    back along the aisle) takes longer than a short bake, so a mission count scaled down from
+    long shifts would fail every candidate; distance scales with time.
+    """
+    name, expected = "distance_m", base.expected("distance_m", rows)
     observed = float(getattr(seen, name))
     limit = spec.progress_min_ratio * expected
-    unit = "missions" if name == "missions" else "m driven"
+    unit = "m driven"
     return GateResult(
         gate="mission_progress",
         passed=observed >= limit,
