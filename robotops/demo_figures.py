@@ -8,6 +8,7 @@ fleet would also have: stalls, e-stops, collisions, missions) and the simulator'
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -33,6 +34,7 @@ class ShiftFigures(BaseModel):
     missions: int
     missions_per_robot_hour: float
     bytes_logged: int
+    incidents_by_cause: dict[str, int] = {}
 
 
 def _load(path: Path, what: str) -> dict:
@@ -54,6 +56,7 @@ def shift_figures(fleet_dir: Path, shift_id: str) -> ShiftFigures:
         for iid, kind in kinds.items()
         if kind == "stall" and truth["incidents"].get(iid, {}).get("cause") in PHANTOM_CAUSES
     )
+    by_cause = Counter(truth["incidents"].get(iid, {}).get("cause", "unknown") for iid in kinds)
     stalls = sum(int(m["stalls"]) for m in per_robot.values())
     missions = sum(int(m["missions"]) for m in per_robot.values())
     return ShiftFigures(
@@ -70,6 +73,7 @@ def shift_figures(fleet_dir: Path, shift_id: str) -> ShiftFigures:
         missions=missions,
         missions_per_robot_hour=round(missions / hours, 2),
         bytes_logged=int(summary["bytes_logged"]),
+        incidents_by_cause=dict(sorted(by_cause.items())),
     )
 
 

@@ -200,6 +200,10 @@ def write_report(out: Path, r: DemoResult) -> Path:
             f"| bytes uploaded / logged | {r.collected.bytes_sent / 1e6:.2f} / "
             f"{r.collected.bytes_logged / 1e6:.1f} MB | | |"
         )
+        for label, fig in (("before", r.before), ("after", r.after)):
+            if fig:
+                causes = ", ".join(f"{c} {n}" for c, n in fig.incidents_by_cause.items())
+                lines.append(f"\nIncidents by true cause {label} (simulator truth): {causes}.")
         if r.after:
             lines += ["", f"![before and after]({_plot_before_after(out, r.before, r.after).name})"]
     if r.stopped_at:
