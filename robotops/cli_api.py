@@ -39,6 +39,8 @@ def serve(
     settings = get_settings()
     deps = build_deps(settings)
     console.print(f"API tokens (one per role) are in {settings.tokens_path()}")
+    where = f"http://{host or settings.api.host}:{port or settings.api.port}"
+    console.print(f"pages at {where}/ui (log in with a token), OpenAPI at {where}/docs")
     cron = start_nightly_schedule(settings)
     try:
         uvicorn.run(
