@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -41,6 +40,4 @@ class AgentDeps:
 
     def ctx_for(self, config: dict) -> ToolContext:
         """The tool context of one run: same stores, the run's id for idempotency keys."""
-        ctx = copy.copy(self.ctx)
-        ctx.run_id = config["configurable"]["thread_id"]
-        return ctx
+        return self.ctx.for_run(config["configurable"]["thread_id"])

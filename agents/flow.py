@@ -18,14 +18,6 @@ def result_of(state: FlywheelState, agent: str, tool: str) -> dict[str, Any]:
     return dict((finding.get("results") or {}).get(tool) or {})
 
 
-def pick(data: dict[str, Any], *keys: str, default: Any = None) -> Any:
-    """The first of ``keys`` present in ``data`` (results of other tools name things variously)."""
-    for key in keys:
-        if data.get(key) is not None:
-            return data[key]
-    return default
-
-
 def content_hash(data: Any) -> str:
     """sha256 of canonical JSON: the artifact hash of a result that carries none of its own."""
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

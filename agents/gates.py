@@ -16,7 +16,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
 from robotops.agents.deps import AgentDeps
-from robotops.agents.flow import content_hash, pick, result_of
+from robotops.agents.flow import content_hash, result_of
 from robotops.agents.state import FlywheelState
 from robotops.tools.approvals.models import ApprovalCreate, ApprovalPublic
 
@@ -40,10 +40,7 @@ def request_once(deps: AgentDeps, body: ApprovalCreate, requester: str) -> Appro
 
 def _episodes(scenarios: dict[str, Any]) -> int:
     """Campaign episodes a scenario family costs: each scenario under candidate and incumbent."""
-    if scenarios.get("episodes") is not None:
-        return int(scenarios["episodes"])
-    count = pick(scenarios, "count", "variants", default=len(scenarios.get("scenarios") or []))
-    return int(count) * POLICIES_PER_CAMPAIGN
+    return int(scenarios.get("count", 0)) * POLICIES_PER_CAMPAIGN
 
 
 def request_compute_approval(
@@ -59,7 +56,7 @@ def request_compute_approval(
         deps,
         ApprovalCreate(
             action="campaign",
-            artifact_sha256=pick(scenarios, "sha256", "family_sha256") or content_hash(scenarios),
+            artifact_sha256=content_hash(scenarios),
             targets=["compute"],
             reason=f"campaign and training on {episodes} episodes (> {limit}) to fix {cause}",
             evidence={"episodes": episodes, "threshold": limit, "cause": cause},

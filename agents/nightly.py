@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from robotops.agents.graph import FLYWHEEL_QUESTION
 from robotops.agents.runner import config, open_graph, outcome
+from robotops.errors import ConfigError
 from robotops.settings import Settings
 
 
@@ -37,8 +38,20 @@ def watermark_path(settings: Settings) -> Path:
 
 
 def read_watermark(settings: Settings) -> int | None:
+    """The newest incident time already handled, + 1 (None before the first run)."""
     path = watermark_path(settings)
-    return json.loads(path.read_text()).get("since_ns") if path.is_file() else None
+    if not path.is_file():
+        return None
+    try:
+        since = json.loads(path.read_text()).get("since_ns")
+    except (ValueError, AttributeError):
+        since = "unreadable"
+    if since is not None and (not isinstance(since, int) or isinstance(since, bool)):
+        raise ConfigError(
+            f'nightly watermark {path} is not {{"since_ns": <int>}}: fix or delete it '
+            "(deleting it re-runs the flywheel on all fleet data)"
+        )
+    return since
 
 
 def run_nightly(settings: Settings, thread_id: str | None = None) -> NightlyResult:
@@ -72,4 +85,6 @@ def _advance(settings: Settings, state: dict[str, Any]) -> None:
         newest = max(i["time_ns"] for i in incidents)
         path = watermark_path(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"since_ns": newest + 1}))
+        tmp = path.with_suffix(".tmp")  # a crash mid-write never leaves a broken watermark
+        tmp.write_text(json.dumps({"since_ns": newest + 1}))
+        tmp.replace(path)

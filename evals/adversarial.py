@@ -164,14 +164,19 @@ class _Env:
 
 
 def _attempt(env: _Env, name: str, attack: Callable[[], object]) -> CaseResult:
-    """Run one attack; it got through if the fleet has a deployment it did not have before."""
+    """Run one attack; it got through if the fleet has a deployment it did not have before,
+    or if the attack saw a breach short of one (an ``AssertionError``, e.g. a filed request)."""
     before = env.deployments()
+    breach = False
     try:
         attack()
         detail = "no error raised"
     except RobotOpsError as exc:
         detail = f"refused: {exc}"
-    return CaseResult(name=name, got_through=env.deployments() > before, detail=detail[:300])
+    except AssertionError as exc:
+        breach, detail = True, f"breach: {exc}"
+    through = breach or env.deployments() > before
+    return CaseResult(name=name, got_through=through, detail=detail[:300])
 
 
 def approval_safety(root: Path, fleet_url: str) -> SafetyReport:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from robotops.demo import DemoResult, DemoSize, run_demo
+from robotops.demo import DemoResult, run_demo
 from robotops.settings import Settings
 from robotops.sim.fleet.shift import ShiftConfig
 
@@ -65,7 +65,6 @@ def eval_flywheel(
     settings: Settings,
     robots: int,
     minutes: float,
-    size: DemoSize,
     say: Callable[[str], None] = print,
 ) -> FlywheelEval:
     outcomes = []
@@ -77,7 +76,6 @@ def eval_flywheel(
             config,
             settings,
             say=lambda m: say("  " + m),
-            size=size,
             auto_approve=True,
         )
         outcomes.append(_outcome(seed, result))

@@ -264,11 +264,16 @@ class GoldenStore:
             raise GoldenTamperedError(str(path), f"not a readable golden suite: {exc}") from None
         if not isinstance(raw, dict) or "sha256" not in raw or "cases" not in raw:
             raise GoldenTamperedError(str(path), "not a golden suite file (no sha256 or cases)")
-        for case in raw["cases"]:
+        cases = raw["cases"] if isinstance(raw["cases"], list) else [None]
+        for case in cases:
             scenario = case.get("scenario") if isinstance(case, dict) else None
+            if not isinstance(scenario, dict):
+                raise GoldenTamperedError(
+                    str(path), f"golden suite v{version}: a case lost its scenario"
+                )
             got = canonical_sha256(scenario)
-            if not isinstance(scenario, dict) or got != case.get("sha256"):
-                name = (scenario or {}).get("scenario_id", "?")
+            if got != case.get("sha256"):
+                name = scenario.get("scenario_id", "?")
                 raise GoldenTamperedError(
                     str(path),
                     f"golden suite v{version}: scenario {name!r} was changed after it was frozen "

@@ -58,11 +58,12 @@ class PerceptionEval(BaseModel):
 
 
 def default_eval_worlds(seed: int, n: int = 6) -> list[WorldSpec]:
-    """Worlds with glare and shadow hazards placed as shifts place them, from ``seed``."""
+    """The glare and shadow worlds of a shift of ``n`` robots seeded by ``seed``: every fourth
+    robot (index 2 mod 4) gets neither hazard and is left out, so fewer than ``n`` come back."""
     from robotops.sim.fleet.shift import world_for
 
     rng = np.random.default_rng(seed)
-    return [world_for(i, ["glare", "shadow"], rng, 120.0) for i in range(n) if i % 4 != 2][:n]
+    return [world_for(i, ["glare", "shadow"], rng, 120.0) for i in range(n) if i % 4 != 2]
 
 
 @torch.inference_mode()
@@ -117,8 +118,10 @@ def evaluate_perception(
     started = time.perf_counter()
     frames, targets, meta = render_sim_frames(worlds, n_frames, seed)
     render_s = time.perf_counter() - started
-    b = score(base, frames, targets, meta, threshold or base_card.controller.stop_probability)
-    c = score(cand, frames, targets, meta, threshold or cand_card.controller.stop_probability)
+    b_stop = base_card.controller.stop_probability if threshold is None else threshold
+    c_stop = cand_card.controller.stop_probability if threshold is None else threshold
+    b = score(base, frames, targets, meta, b_stop)
+    c = score(cand, frames, targets, meta, c_stop)
     reduction = (
         1.0 - c.phantom_rate / b.phantom_rate
         if b.phantom_rate and c.phantom_rate is not None

@@ -10,7 +10,9 @@ point at its dataset (``trained-on``) and its parent's weights (``fine-tuned-fro
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from sqlalchemy import JSON, DateTime, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from robotops import __version__
-from robotops.errors import NotFoundError
+from robotops.errors import InvalidRequestError, NotFoundError
 from robotops.memory.catalog import Base, Catalog, LogRow, utcnow
 from robotops.memory.labels import LabelerVersionRow, LabelRow
 from robotops.memory.lineage import record_artifact
@@ -109,8 +111,10 @@ class PolicyLineage(BaseModel):
     sim_packs: list[str]
 
 
+@lru_cache(maxsize=4)
 def code_version(root: Path | None = None) -> tuple[str, str]:
-    """The package version and the git commit of the source tree, or "" when not a checkout."""
+    """The package version and the git commit of the source tree, or "" when not a checkout
+    (asked of git once per process: every registration records it)."""
     root = root or Path(__file__).resolve().parents[1]
     try:
         out = subprocess.run(
@@ -145,8 +149,6 @@ class PolicyStore:
         Raises:
             InvalidRequestError: the version exists with other weights.
         """
-        from robotops.errors import InvalidRequestError
-
         package, commit = code_version()
         parents = []
         if card.dataset_sha256:
@@ -219,7 +221,9 @@ class PolicyStore:
             a=a, b=b, fields=fields, metrics={m: pb.metrics[m] - pa.metrics[m] for m in shared}
         )
 
-    def lineage(self, version: str, manifest_loader: Any = None) -> PolicyLineage:
+    def lineage(
+        self, version: str, manifest_loader: Callable[[str], Any] | None = None
+    ) -> PolicyLineage:
         """Ancestors, and the logs, labels and labeler versions of the version's dataset.
 
         ``manifest_loader(dataset_sha)`` returns the dataset manifest (for the exact labels
@@ -248,7 +252,7 @@ class PolicyStore:
         )
 
     def _dataset_sources(
-        self, dataset: str | None, manifest_loader: Any
+        self, dataset: str | None, manifest_loader: Callable[[str], Any] | None
     ) -> tuple[list[LogUse], list[LabelUse], list[LabelerUse], list[str]]:
         from robotops.memory.lineage import parents
 

@@ -27,6 +27,7 @@ TRAINING_MSAA = 4
 ACTOR_RADIUS = {"forklift_0": 0.8, "worker_0": 0.2, "worker_1": 0.2, "obstacle_0": 0.6}
 CORRIDOR_HALF_WIDTH = 0.35
 STOP_DISTANCE = 2.0
+PRESENCE = {"forklift_0": 0.35, "worker_0": 0.5, "worker_1": 0.3, "obstacle_0": 0.35}
 
 
 def _clean_world(aisle: int) -> WorldSpec:
@@ -39,10 +40,11 @@ def _clean_world(aisle: int) -> WorldSpec:
     )
 
 
-def _place(rng: np.random.Generator, name: str) -> tuple[float, float, float] | None:
-    """Forward distance, lateral offset and relative yaw of an actor, or None if absent."""
-    presence = {"forklift_0": 0.35, "worker_0": 0.5, "worker_1": 0.3, "obstacle_0": 0.35}
-    if rng.random() > presence[name]:
+def place_actor(rng: np.random.Generator, name: str) -> tuple[float, float, float] | None:
+    """Forward distance, lateral offset and relative yaw of an actor, or None if absent.
+
+    Shared with the hazard frames; the order of the rng draws is what v1's weights came from."""
+    if rng.random() > PRESENCE[name]:
         return None
     r = ACTOR_RADIUS[name]
     near = rng.random() < 0.5
@@ -84,7 +86,7 @@ def sample_frame(sim: WarehouseSim, rng: np.random.Generator) -> tuple[np.ndarra
     label = 0.0
     cy = AISLE_CENTERS_Y[sim.spec.aisle]
     for name, radius in ACTOR_RADIUS.items():
-        rel = _place(rng, name)
+        rel = place_actor(rng, name)
         if rel is None:
             poses[name] = None
             continue

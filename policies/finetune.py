@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from robotops.errors import InvalidRequestError, NotFoundError
 from robotops.policies.perception import Perception, PerceptionNet
-from robotops.policies.registry import PolicyCard, load_card, load_policy, save_policy
+from robotops.policies.registry import BUNDLED_DIR, PolicyCard, load_card, load_policy, save_policy
 from robotops.policies.training import (
     Checkpoints,
     TrainConfig,
@@ -88,8 +88,6 @@ def resolve_weights(version: str, data_dir: Path) -> Path:
     Raises:
         NotFoundError: no such version anywhere.
     """
-    from robotops.policies.registry import BUNDLED_DIR
-
     for folder in (policy_dir(data_dir), BUNDLED_DIR):
         path = folder / f"{version}.pt"
         if path.is_file():

@@ -39,13 +39,11 @@ def serve(
     settings = get_settings()
     deps = build_deps(settings)
     console.print(f"API tokens (one per role) are in {settings.tokens_path()}")
-    where = f"http://{host or settings.api.host}:{port or settings.api.port}"
-    console.print(f"pages at {where}/ui (log in with a token), OpenAPI at {where}/docs")
+    host, port = host or settings.api.host, port or settings.api.port
+    console.print(f"pages at http://{host}:{port}/ui (log in with a token), OpenAPI at /docs")
     cron = start_nightly_schedule(settings)
     try:
-        uvicorn.run(
-            create_app(deps), host=host or settings.api.host, port=port or settings.api.port
-        )
+        uvicorn.run(create_app(deps), host=host, port=port)
     finally:
         if cron is not None:
             cron.stop()

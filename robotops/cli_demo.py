@@ -29,18 +29,17 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the flywheel demo on the simulated warehouse fleet and write a report."""
-    from robotops.demo import QUICK, DemoSize, run_demo
+    from robotops.demo import quick_settings, run_demo
     from robotops.demo_report import before_after_rows
     from robotops.sim.fleet.shift import ShiftConfig
 
-    size = DemoSize()
-    if quick:
-        robots, minutes, size = 4, 1.0, QUICK
     settings = get_settings()
+    if quick:
+        robots, minutes, settings = 4, 1.0, quick_settings(settings)
     out = settings.data_dir / "demo"
     config = ShiftConfig(robots=robots, minutes=minutes, seed=seed, site=settings.site)
     say = lambda m: console.print(m, markup=False, highlight=False)  # noqa: E731 (to stderr)
-    result = run_demo(out, config, settings, say=say, size=size, auto_approve=auto_approve)
+    result = run_demo(out, config, settings, say=say, auto_approve=auto_approve)
     if as_json:
         payload = result.model_dump(mode="json")
         if result.before:

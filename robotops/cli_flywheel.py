@@ -23,17 +23,16 @@ def eval_flywheel_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Turn the flywheel once per seed (auto-approved, demo only) and report the figures."""
-    from robotops.demo import QUICK, DemoSize
+    from robotops.demo import quick_settings
     from robotops.evals.flywheel import eval_flywheel
 
-    settings = get_settings()
+    settings = quick_settings(get_settings()) if quick else get_settings()
     result = eval_flywheel(
         [int(s) for s in seeds.split(",") if s.strip()],
         settings.data_dir / "eval-flywheel",
         settings,
         robots,
         minutes,
-        QUICK if quick else DemoSize(),
         say=lambda m: console.print(m, markup=False, highlight=False),
     )
     if as_json:

@@ -34,7 +34,7 @@ def judge_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Report folder (default DATA_DIR/judge/...).")
     ] = None,
-    min_runs: Annotated[int, typer.Option(help="Finished runs needed per policy.")] = 20,
+    min_runs: Annotated[int, typer.Option(min=1, help="Finished runs needed per policy.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
     """Candidate vs incumbent: deltas with 95% intervals, safety gate, verdict and report."""

@@ -76,12 +76,11 @@ def show_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Show one version: parent, dataset, code version, config, metrics, weights hash."""
+    from robotops.settings import get_settings
     from robotops.tools.datasets.train import ensure_registered
 
     store = _policy_store()
     try:
-        from robotops.settings import get_settings
-
         record = ensure_registered(version, get_settings().data_dir, store)
     finally:
         store.catalog.close()

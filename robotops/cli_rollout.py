@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
 from robotops.cli import JsonOpt, app, clean_errors, console, emit_json
 from robotops.cli_eval import eval_app
+from robotops.errors import InvalidRequestError
 from robotops.settings import get_settings
 
 if TYPE_CHECKING:
@@ -26,6 +28,25 @@ def _ctx(actor: str = "rollout-steward") -> ToolContext:
     from robotops.tools.context import ToolContext
 
     return ToolContext(get_settings(), actor=actor)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _options(model: type[M], **values: Any) -> M:
+    """Build ``model`` from command options; a bad value is one clear line, not a traceback."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidRequestError(f"bad option: {problems}") from None
+
+
+def _minutes(text: str) -> list[float]:
+    try:
+        return [float(b) for b in text.split(",")]
+    except ValueError as exc:
+        raise typer.BadParameter(f"--bake must be a comma list of minutes, got {text!r}") from exc
 
 
 def _print_view(view: RolloutView) -> None:
@@ -64,17 +85,16 @@ def plan_cmd(
     from robotops.tools.rollout.plan import ProposeRolloutRequest
     from robotops.tools.rollout.tools import propose_rollout_tool
 
-    result = propose_rollout_tool(
-        ProposeRolloutRequest(
-            candidate_version=candidate,
-            canary_robots=canary,
-            share=share,
-            bake_minutes=[float(b) for b in bake.split(",")],
-            seed=seed,
-            request_approval=ask,
-        ),
-        _ctx(),
+    request = _options(
+        ProposeRolloutRequest,
+        candidate_version=candidate,
+        canary_robots=canary,
+        share=share,
+        bake_minutes=_minutes(bake),
+        seed=seed,
+        request_approval=ask,
     )
+    result = propose_rollout_tool(request, _ctx())
     if as_json:
         emit_json(result)
         return
@@ -176,11 +196,12 @@ def eval_rollout_cmd(
     """Staged rollouts on a small simulated fleet: good, bad (rolled back), under faults."""
     from robotops.evals.rollout import RolloutEvalConfig, evaluate
 
-    config = RolloutEvalConfig(
+    config = _options(
+        RolloutEvalConfig,
         robots=robots,
         bake_minutes=bake,
         baseline_minutes=baseline,
-        bad=bad,  # type: ignore[arg-type]
+        bad=bad,
         seed=seed,
         workers=workers,
     )

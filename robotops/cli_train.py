@@ -11,7 +11,7 @@ import typer
 
 from robotops.cli import JsonOpt, app, clean_errors, console, emit_json
 from robotops.cli_eval import eval_app
-from robotops.errors import ConfigError
+from robotops.errors import ConfigError, InvalidRequestError
 from robotops.settings import get_settings
 
 dataset_app = typer.Typer(
@@ -117,11 +117,10 @@ def build_cmd(
 ) -> None:
     """Build and store a perception dataset (targets from the range teacher, split by robot
     and time block) and print its sha256."""
-    from robotops.tools.datasets.build import DatasetRequest, build_dataset
-    from robotops.tools.datasets.models import DatasetSummary
-    from robotops.tools.datasets.store import save_dataset
+    from robotops.tools.context import ToolContext
+    from robotops.tools.datasets.build import DatasetRequest
+    from robotops.tools.datasets.tools import build_dataset_tool
 
-    settings, catalog, blobs = _stores()
     request = DatasetRequest(
         name=name,
         labels=label if label is not None else ["glare", "hard_shadow"],
@@ -133,18 +132,12 @@ def build_cmd(
         frame_stride=stride,
         seed=seed,
     )
-    index = None
-    if search:
-        from robotops.memory.vectors import VectorIndex
-
-        index = VectorIndex.from_settings(settings)
+    ctx = ToolContext(get_settings(), actor="cli")
     try:
         with console.status("building the dataset"):
-            manifest = build_dataset(request, catalog, blobs, settings.datasets, index)
-            save_dataset(manifest, catalog, blobs)
+            summary = build_dataset_tool(request, ctx)
     finally:
-        catalog.close()
-    summary = DatasetSummary.of(manifest)
+        ctx.close()
     if as_json:
         emit_json(summary)
         return
@@ -160,25 +153,26 @@ def check_cmd(
 ) -> None:
     """Run the alignment gate (clock offset and drift, motion lag, gaps, duplicates,
     reordering, stray labels); exit 1 when any log fails."""
-    from robotops.tools.datasets.alignment import check_alignment
+    from robotops.tools.datasets.alignment import AlignmentReport, check_alignment
+    from robotops.tools.datasets.gate import dataset_reports
     from robotops.tools.datasets.store import load_dataset
 
+    if not dataset and not log:
+        raise InvalidRequestError("nothing to check: give --dataset and/or --log")
     settings, catalog, blobs = _stores()
-    targets: list[tuple[str, Path]] = []
+    reports: list[AlignmentReport] = []
     try:
-        if dataset:
+        if dataset:  # the dataset's labels are checked against its frames too
             manifest = load_dataset(dataset, catalog, blobs)
-            targets += [(sha, blobs.path_of(sha)) for sha in manifest.logs]
+            reports += dataset_reports(manifest, blobs, settings.datasets)
         for ref in log or []:
-            path = Path(ref)
-            if path.exists():
-                targets.append((path.name, path))
-            else:
-                found = catalog.get_log(ref)
-                targets.append((found.id, blobs.path_of(found.id)))
+            path, name = Path(ref), Path(ref).name
+            if not path.exists():
+                name = catalog.get_log(ref).id
+                path = blobs.path_of(name)
+            reports.append(check_alignment(path, settings.datasets, name))
     finally:
         catalog.close()
-    reports = [check_alignment(p, settings.datasets, name) for name, p in targets]
     if as_json:
         emit_json(reports)
     else:
@@ -196,7 +190,9 @@ def perception_cmd(
     frames: Annotated[int, typer.Option(help="Held-out frames to render.")] = 600,
     seed: Annotated[int, typer.Option(help="Rendering seed (not a training seed).")] = 9_001,
     worlds_seed: Annotated[int, typer.Option(help="Seed placing the held-out hazards.")] = 200,
-    worlds: Annotated[int, typer.Option(help="Held-out worlds.")] = 8,
+    worlds: Annotated[
+        int, typer.Option(help="Robots of the held-out shift (hazard ones kept).")
+    ] = 8,
     threshold: Annotated[
         float | None, typer.Option(help="Stop probability (default the controller's).")
     ] = None,

@@ -11,8 +11,10 @@
    only, recorded in the audit log as an automatic demo approval) canary, gates, all robots;
 8. after: a second shift on whatever the fleet now runs, and the before/after table.
 
-Every step goes through the registered tools (the same ones the agents and the API call), so
-the demo shows the product's path, not a parallel one. The same seed gives the same figures.
+Training and validation run the training planner's and the validation judge's own procedures
+(through the reasoner the settings name); the other steps call the same registered tools the
+agents and the API call, so the demo shows the product's path, not a parallel one. Sizes come
+from ``settings.agents`` (``quick_settings`` shrinks them). The same seed gives the same figures.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from robotops.agents.reasoning.base import Finding, Task, create_reasoner, run_agent
 from robotops.agents.triage.procedure import (
     TriageAnswer,
     TriageDeps,
@@ -54,20 +57,20 @@ FAMILY_CAUSES = ("glare", "shadow")
 Say = Callable[[str], None]
 
 
-class DemoSize(BaseModel):
-    """How much work each phase does (the shift size is in ShiftConfig)."""
+QUICK_AGENTS = {  # --quick: a small campaign and fine-tune (settings.agents holds the defaults)
+    "scenario_variants": 5,
+    "scenario_duration_s": 12.0,
+    "training_sim_frames": 400,
+    "training_epochs": 8,
+    "judge_min_runs": 10,
+    "rollout_bake_minutes": [0.25],
+}
 
-    variants: int = Field(10, description="scenarios per family (plus the reconstructed one)")
-    scenario_s: float = Field(16.0, description="simulated seconds per scenario")
-    sim_frames: int = Field(1200, description="training frames rendered in the family's worlds")
-    epochs: int = 15
-    bake_minutes: float = Field(0.5, description="simulated minutes of bake per rollout stage")
-    min_runs: int = Field(20, description="campaign runs per policy the judge wants")
 
-
-QUICK = DemoSize(
-    variants=5, scenario_s=12.0, sim_frames=400, epochs=8, bake_minutes=0.25, min_runs=10
-)
+def quick_settings(settings: Settings) -> Settings:
+    """``settings`` with the flywheel sized for --quick."""
+    agents = settings.agents.model_copy(update=QUICK_AGENTS)
+    return settings.model_copy(update={"agents": agents})
 
 
 class Collected(BaseModel):
@@ -166,12 +169,12 @@ def diagnose_all(
 
 
 def make_scenarios(
-    ctx: ToolContext, diagnosed: list[DiagnosedIncident], size: DemoSize, out: Path, say: Say
+    ctx: ToolContext, diagnosed: list[DiagnosedIncident], out: Path, say: Say
 ) -> dict[str, Any]:
     """One family per phantom-stop cause, from its most confident stall; merged for the campaign."""
     merged = out / "scenarios" / "campaign"
     merged.mkdir(parents=True, exist_ok=True)
-    families = []
+    families, refs = [], []
     for cause in FAMILY_CAUSES:
         stalls = [d for d in diagnosed if d.cause == cause and d.kind == "stall"]
         if not stalls:
@@ -183,110 +186,78 @@ def make_scenarios(
             incident_id=best.incident_id,
             robot_id=best.robot_id,
             cause=cause,
-            variants=size.variants,
+            variants=ctx.settings.agents.scenario_variants,
             seed=0,
-            duration_s=size.scenario_s,
+            duration_s=ctx.settings.agents.scenario_duration_s,
             out_dir=str(out / "scenarios" / best.incident_id),
         )
         for s in fam.scenarios:
             shutil.copy2(s.file, merged / Path(s.file).name)
+            refs.append(s.model_dump(mode="json"))
         families.append({"family": fam.family, "incident": best.incident_id, "count": fam.count})
         say(f"    {fam.family}: {fam.count} scenarios from {best.incident_id} ({cause})")
-    return {"families": families, "directory": str(merged)}
+    return {"family": "demo", "families": families, "directory": str(merged), "scenarios": refs}
+
+
+def run_procedure(ctx: ToolContext, agent: str, kind: str, tools: list[str], **inputs: Any):
+    """Run one agent's standard procedure (the reasoner the settings name), as the graph does."""
+    from robotops.agents import graph  # noqa: F401  (registers every agent's procedure)
+
+    task = Task(kind=kind, inputs=inputs)
+    return run_agent(create_reasoner(ctx.settings.llm), ctx, agent, task, tools)
 
 
 def train_candidate(
-    ctx: ToolContext,
-    diagnosed: list[DiagnosedIncident],
-    scenario_dir: str,
-    size: DemoSize,
-    parent: str,
-    say: Say,
-) -> dict[str, Any]:
-    """Plan from the findings, build the dataset, gate it, fine-tune: the planner's procedure."""
-    from robotops.agents.training.node import family_worlds
+    ctx: ToolContext, diagnosed: list[DiagnosedIncident], scenario_dir: str, parent: str, say: Say
+) -> Finding:
+    """The training planner: plan from every finding, build the dataset, gate it, fine-tune."""
+    from robotops.agents.training import node as planner
 
-    plan = call(
+    agents = ctx.settings.agents
+    finding = run_procedure(
         ctx,
-        "plan_training",
+        planner.AGENT,
+        "train",
+        planner.TOOLS,
         findings=[d.model_dump(include={"cause", "robot_id", "confidence"}) for d in diagnosed],
         parent=parent,
-        worlds=family_worlds(scenario_dir),
-        sim_frames=size.sim_frames,
-        epochs=size.epochs,
+        scenario_dir=scenario_dir,
+        sim_frames=agents.training_sim_frames,
+        epochs=agents.training_epochs,
     )
-    say(f"    plan: {plan.reason} (~{plan.estimated_seconds:.0f} s)")
-    if not plan.train or plan.dataset is None:
-        return {"plan": plan.model_dump(mode="json"), "trained": None}
-    dataset = call(ctx, "build_dataset", **plan.dataset.model_dump())
-    say(f"    dataset {dataset.sha256[:12]}: {dataset.frames} frames {dict(dataset.counts)}")
-    gate = call(ctx, "check_alignment", dataset=dataset.sha256)
-    say(f"    alignment gate: {'passed' if gate.ok else 'REFUSED'} ({gate.summary})")
-    if not gate.ok:
-        return {"plan": plan.model_dump(mode="json"), "alignment": gate.summary, "trained": None}
-    trained = call(
-        ctx,
-        "train_policy",
-        dataset=dataset.sha256,
-        parent=parent,
-        config={"epochs": size.epochs, "seed": 0},
-    )
-    say(
-        f"    trained {trained.version} from {parent} in {trained.seconds:.0f} s "
-        f"(val accuracy {trained.metrics.get('val_accuracy', 0.0):.3f})"
-    )
-    return {
-        "plan": plan.model_dump(mode="json"),
-        "dataset": dataset.model_dump(mode="json"),
-        "alignment": gate.summary,
-        "trained": trained.model_dump(mode="json", exclude={"alignment"}),
-    }
+    say(f"    {finding.summary or finding.error}")
+    return finding
 
 
 def validate(
     ctx: ToolContext,
-    scenario_dir: str,
+    scenarios: dict[str, Any],
     candidate: str,
     weights: str,
     incumbent: str,
-    size: DemoSize,
     say: Say,
-) -> dict[str, Any]:
-    """Candidate vs incumbent on the family and the golden suite; the judge's verdict."""
-    golden = call(ctx, "golden_scenarios", out_dir=str(ctx.data_dir / "golden-scenarios"))
-    runs = {}
-    for name, directory in (("family", scenario_dir), ("golden", golden.directory)):
-        res = call(
-            ctx,
-            "run_campaign",
-            campaign_id=f"demo-{name}-{candidate}-vs-{incumbent}",
-            scenario_dir=directory,
-            policies=[candidate, incumbent],
-            weights={candidate: weights},
-        )
-        runs[name] = res
-        say(f"    campaign {res.campaign_id}: {res.ok} runs ok, {res.failed} failed")
-    judged = call(
+) -> Finding:
+    """The validation judge: both policies on the family and the golden suite, then a verdict."""
+    from robotops.agents.judge import procedure as judge
+
+    finding = run_procedure(
         ctx,
-        "judge_candidate",
-        campaign_id=runs["family"].campaign_id,
-        golden_campaign_id=runs["golden"].campaign_id,
-        golden_version=golden.version,
+        judge.AGENT,
+        "judge",
+        judge.TOOLS,
         candidate_version=candidate,
         incumbent_version=incumbent,
-        config={"min_runs": size.min_runs},
+        scenarios=scenarios,
+        weights={candidate: weights},
+        min_runs=ctx.settings.agents.judge_min_runs,
     )
-    v = judged.verdict
-    say(f"    verdict: {v.verdict.upper()}: " + "; ".join(v.reasons[:3]))
-    return {
-        "verdict": v.model_dump(mode="json"),
-        "report": judged.report_path,
-        "campaigns": {k: r.model_dump(mode="json") for k, r in runs.items()},
-    }
+    for line in (finding.summary or finding.error or "").splitlines():
+        say(f"    {line}")
+    return finding
 
 
 def roll_out(
-    ctx: ToolContext, candidate: str, verdict: dict, size: DemoSize, auto: bool, say: Say
+    ctx: ToolContext, candidate: str, verdict: dict, auto: bool, say: Say
 ) -> dict[str, Any]:
     """The steward's plan into the inbox; with ``auto``, approve and run every stage."""
     plan = call(
@@ -294,7 +265,7 @@ def roll_out(
         "propose_rollout",
         candidate_version=candidate,
         verdict=verdict,
-        bake_minutes=[size.bake_minutes],
+        bake_minutes=ctx.settings.agents.rollout_bake_minutes,
     )
     say(f"    {plan.summary}")
     result: dict[str, Any] = {"rollout_id": plan.rollout_id, "plan": plan.summary}
@@ -328,13 +299,11 @@ def run_demo(
     config: ShiftConfig,
     settings: Settings,
     say: Say = print,
-    size: DemoSize | None = None,
     auto_approve: bool = False,
 ) -> DemoResult:
     """Run one turn of the flywheel into a fresh directory ``out`` and write its report."""
     from robotops.demo_report import write_report
 
-    size = size or DemoSize()
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -374,7 +343,7 @@ def run_demo(
         )
         ctx = ToolContext(run_settings, actor="demo")
         try:
-            _turn(ctx, fleet, out, config, summary, result, size, auto_approve, say, lap)
+            _turn(ctx, fleet, out, config, summary, result, auto_approve, say, lap)
         finally:
             result.approvals = [
                 a.model_dump(
@@ -404,7 +373,6 @@ def _turn(
     config: ShiftConfig,
     summary: ShiftSummary,
     result: DemoResult,
-    size: DemoSize,
     auto_approve: bool,
     say: Say,
     lap: Callable[[str], None],
@@ -430,7 +398,7 @@ def _turn(
     lap("triage")
 
     say("4/8 scenarios: families from the phantom stops")
-    result.scenarios = make_scenarios(ctx, result.diagnosed, size, out, say)
+    result.scenarios = make_scenarios(ctx, result.diagnosed, out, say)
     lap("scenarios")
     if not result.scenarios["families"]:
         result.stopped_at = "scenarios: no glare or shadow stall to learn from"
@@ -438,29 +406,38 @@ def _turn(
 
     incumbent = fleet.robots()[0].policy_version
     say(f"5/8 train: fine-tune {incumbent} on what the fleet saw")
-    result.training = train_candidate(
-        ctx, result.diagnosed, result.scenarios["directory"], size, incumbent, say
-    )
-    trained = result.training.get("trained")
+    planned = train_candidate(ctx, result.diagnosed, result.scenarios["directory"], incumbent, say)
+    done = planned.results
+    result.training = {
+        "summary": planned.summary or planned.error,
+        "plan": done.get("plan_training"),
+        "dataset": done.get("build_dataset"),
+        "alignment": (done.get("check_alignment") or {}).get("summary"),
+        "trained": done.get("train_policy"),
+    }
+    trained = result.training["trained"]
     lap("train")
     if not trained:
-        result.stopped_at = "train: " + result.training.get("alignment", "nothing to train")
+        result.stopped_at = f"train: {result.training['summary']}"
         return
     candidate = trained["version"]
     fleet.publish_policy(Path(trained["weights_path"]))
 
     say(f"6/8 validate: {candidate} vs {incumbent} on the family and the golden suite")
-    result.validation = validate(
-        ctx, result.scenarios["directory"], candidate, trained["weights_path"], incumbent, size, say
-    )
+    judged = validate(ctx, result.scenarios, candidate, trained["weights_path"], incumbent, say)
     lap("validate")
-    verdict = result.validation["verdict"]
+    outcome = judged.results.get("judge_candidate")
+    if not judged.ok or not outcome:
+        result.stopped_at = f"validate: {judged.error}"
+        return
+    result.validation = {"verdict": outcome["verdict"], "report": outcome["report_path"]}
+    verdict = outcome["verdict"]
     if verdict["verdict"] != "promote":
         result.stopped_at = f"validate: the judge said {verdict['verdict']}"
         return
 
     say("7/8 rollout: staged canary plan, a person approves every stage")
-    result.rollout = roll_out(ctx, candidate, verdict, size, auto_approve, say)
+    result.rollout = roll_out(ctx, candidate, verdict, auto_approve, say)
     lap("rollout")
     if result.rollout.get("waiting_for"):
         result.stopped_at = f"rollout: waiting for approval {result.rollout['waiting_for']}"

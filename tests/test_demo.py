@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from robotops.cli import app
@@ -18,6 +19,7 @@ from robotops.settings import get_settings
 from robotops.sim.fleet.state import FleetStore
 
 
+@pytest.mark.timeout(900)  # a whole loop: minutes on 2 busy cores
 def test_quick_demo_turns_the_flywheel_end_to_end():
     result = CliRunner().invoke(app, ["demo", "--quick", "--auto-approve", "--json"])
     assert result.exit_code == 0, result.output

@@ -7,10 +7,10 @@ until a tool asks for it; tests build a context over a temporary data dir.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from robotops.settings import Settings
 
@@ -22,15 +22,22 @@ if TYPE_CHECKING:
     from robotops.tools.fleet.client import FleetClient
     from robotops.tools.logs.ingest import IngestDeps
 
+T = TypeVar("T")
+
 
 @dataclass
 class ToolContext:
-    """Settings, the acting principal, and lazily opened stores and clients."""
+    """Settings, the acting principal, and lazily opened stores and clients.
+
+    Contexts made by :meth:`for_run` share what is opened (``_opened``), so every node of
+    every run reuses one catalog, index and fleet client, and the root context closes them.
+    """
 
     settings: Settings
     actor: str = "robotops"
     run_id: str | None = None  # agent run (thread) id, for idempotency keys
     _provided: set[str] = field(default_factory=set, repr=False)
+    _opened: dict[str, Any] = field(default_factory=dict, repr=False)
 
     PROVIDABLE = ("catalog", "blobs", "index", "ingest", "fleet", "approvals")
 
@@ -39,23 +46,26 @@ class ToolContext:
         unknown = sorted(set(things) - set(self.PROVIDABLE))
         if unknown:
             raise TypeError(f"cannot provide {unknown}; providable: {', '.join(self.PROVIDABLE)}")
-        for name, value in things.items():
-            self.__dict__[name] = value
-            self._provided.add(name)
+        self._opened.update(things)
+        self._provided.update(things)
         return self
 
-    def idempotency_key(self, step: str) -> str:
-        """The key an acting tool uses so that a resumed run repeats no side effect."""
-        if not self.run_id:
-            raise ValueError("an idempotency key needs the run id (ToolContext.run_id)")
-        return f"{self.run_id}:{step}"
+    def for_run(self, run_id: str) -> ToolContext:
+        """The same stores and clients, acting for one agent run (its id keys idempotency)."""
+        return replace(self, run_id=run_id)
 
     def close(self) -> None:
         """Close what this context opened itself (never what was provided)."""
-        fleet = self.__dict__.get("fleet")
-        if fleet is not None and "fleet" not in self._provided:
-            fleet.close()
-            del self.__dict__["fleet"]
+        for name in ("fleet", "catalog"):
+            opened = self._opened.get(name)
+            if opened is not None and name not in self._provided:
+                opened.close()
+                del self._opened[name]
+
+    def _open(self, name: str, factory: Callable[[], T]) -> T:
+        if name not in self._opened:
+            self._opened[name] = factory()
+        return self._opened[name]
 
     @property
     def data_dir(self) -> Path:
@@ -63,39 +73,43 @@ class ToolContext:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    @cached_property
+    @property
     def catalog(self) -> Catalog:
         from robotops.memory.catalog import Catalog
 
-        return Catalog.from_settings(self.settings)
+        return self._open("catalog", lambda: Catalog.from_settings(self.settings))
 
-    @cached_property
+    @property
     def blobs(self) -> LocalBlobStore:
         from robotops.memory.blobs import LocalBlobStore
 
-        return LocalBlobStore.from_settings(self.settings)
+        return self._open("blobs", lambda: LocalBlobStore.from_settings(self.settings))
 
-    @cached_property
+    @property
     def index(self) -> VectorIndex:
         from robotops.memory.vectors import VectorIndex
 
-        return VectorIndex.from_settings(self.settings)
+        return self._open("index", lambda: VectorIndex.from_settings(self.settings))
 
-    @cached_property
+    @property
     def ingest(self) -> IngestDeps:
         from robotops.tools.logs.ingest import IngestDeps
 
-        return IngestDeps.from_settings(self.settings, index=self.index)
+        return self._open(
+            "ingest", lambda: IngestDeps.from_settings(self.settings, index=self.index)
+        )
 
-    @cached_property
+    @property
     def fleet(self) -> FleetClient:
         from robotops.tools.fleet.client import FleetClient
 
-        return FleetClient.from_settings(self.settings)
+        return self._open("fleet", lambda: FleetClient.from_settings(self.settings))
 
-    @cached_property
+    @property
     def approvals(self) -> ApprovalService:
         from robotops.memory.approvals import ApprovalStore
         from robotops.tools.approvals.service import ApprovalService
 
-        return ApprovalService(ApprovalStore(self.settings.catalog_url()))
+        return self._open(
+            "approvals", lambda: ApprovalService(ApprovalStore(self.settings.catalog_url()))
+        )

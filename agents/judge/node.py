@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_core.runnables import RunnableConfig
 
 from robotops.agents.deps import AgentDeps
-from robotops.agents.flow import pick, result_of
+from robotops.agents.flow import result_of
 from robotops.agents.judge.procedure import AGENT, TOOLS, judge_procedure
 from robotops.agents.reasoning.base import Task, recorded, run_agent
 from robotops.agents.reasoning.embedded import procedure
@@ -17,8 +17,8 @@ def judge_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) ->
     task = Task(
         kind="judge",
         inputs={
-            "candidate_version": pick(trained, "version", "candidate_version"),
-            "incumbent_version": pick(trained, "parent", "incumbent_version"),
+            "candidate_version": trained.get("version"),
+            "incumbent_version": trained.get("parent"),
             "scenarios": result_of(state, "scenario-generator", "generate_scenarios"),
             "weights": candidate_weights(trained),
             "min_runs": deps.ctx.settings.agents.judge_min_runs,

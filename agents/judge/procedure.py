@@ -38,11 +38,13 @@ def finding_text(verdict: dict[str, Any], report_path: str) -> str:
     cand, inc = verdict["candidate_version"], verdict["incumbent_version"]
     lines = [f"Verdict on {cand} vs {inc}: {verdict['verdict']}."]
     lines += [f"- {r}" for r in verdict["reasons"][:4]]
+    confidence = verdict["config"]["confidence"]
     for d in verdict["campaign"]:
         if d["metric"] in KEY_METRICS and d["delta"] is not None:
             lines.append(
                 f"  {d['metric']}: {d['incumbent']:.3g} -> {d['candidate']:.3g} "
-                f"(95% CI of delta [{d['ci_low']:+.3g}, {d['ci_high']:+.3g}], {d['outcome']})"
+                f"({confidence:.0%} CI of delta [{d['ci_low']:+.3g}, {d['ci_high']:+.3g}], "
+                f"{d['outcome']})"
             )
     failed = [c["scenario_id"] for c in verdict["safety"] if not c["passed"]]
     lines.append(

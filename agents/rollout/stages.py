@@ -138,12 +138,7 @@ def run_stage_node(
     rd = make_deps(deps.ctx_for(config))
     rollout_id = state["rollout_id"]
     try:
-        if rd.store.load(rollout_id).status in (
-            "deploying",
-            "baking",
-            "rolling_back",
-            "rollback_incomplete",
-        ):
+        if rd.store.load(rollout_id).status in IN_FLIGHT:
             ro = reconcile(rollout_id, rd)
         else:
             ro = run_stage(rollout_id, state["rollout_approval_id"] or "", rd)

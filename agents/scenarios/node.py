@@ -44,6 +44,5 @@ def scenarios_procedure(task: Task, box: Toolbox) -> Report:
     """One scenario family around the diagnosed cause, seeded from the incident."""
     if not task.inputs:
         raise InvalidRequestError("make scenarios from what? triage an incident first")
-    out = box.call("generate_scenarios", {**task.inputs, "seed": 0}).model_dump(mode="json")
-    count = out.get("count") or len(out.get("scenarios") or []) or "?"
-    return Report(summary=f"generated {count} scenario(s) around {task.inputs['cause']}")
+    out = box.call("generate_scenarios", {**task.inputs, "seed": 0})
+    return Report(summary=f"generated {out.count} scenario(s) around {task.inputs['cause']}")

@@ -44,10 +44,14 @@ class VerdictView(BaseModel):
 
 
 def _module(name: str) -> ModuleType | None:
+    """The module ``name``, None when it is absent; a module that is there but fails to import
+    (one of its own imports missing) raises, rather than reading as "nothing yet"."""
     try:
         return importlib.import_module(name)
-    except ModuleNotFoundError:
-        return None
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            return None
+        raise
 
 
 def campaign_store(settings: Settings) -> Any | None:
@@ -56,6 +60,12 @@ def campaign_store(settings: Settings) -> Any | None:
     if module is None or not (Path(settings.data_dir) / "campaigns.db").is_file():
         return None
     return module.CampaignStore.from_settings(settings)
+
+
+def campaign_ids(settings: Settings) -> list[str]:
+    """The stored campaigns' ids (empty when there is no store)."""
+    store = campaign_store(settings)
+    return [] if store is None else store.campaign_ids()
 
 
 def campaigns(settings: Settings) -> list[CampaignSummary]:

@@ -67,9 +67,7 @@ def _values(runs: list, metric: str) -> dict[str, list[float]]:
 def campaign_page(campaign_id: str, request: Request, deps: Deps, _: PageViewer) -> Response:
     runs = data.campaign_runs(deps.settings, campaign_id)
     if runs is None:
-        raise NotFoundError(
-            "campaign", campaign_id, [c.campaign_id for c in data.campaigns(deps.settings)]
-        )
+        raise NotFoundError("campaign", campaign_id, data.campaign_ids(deps.settings))
     values = {m: _values(runs, m) for m in METRICS}
     spread = [m for m, v in values.items() if len({x for xs in v.values() for x in xs}) > 1]
     constant = {m: next(iter(v.values()))[0] for m, v in values.items() if v and m not in spread}

@@ -47,8 +47,9 @@ def _card(deps: Any, actor: Actor, approval: ApprovalPublic) -> dict[str, Any]:
 @router.get("")
 def inbox(request: Request, deps: Deps, actor: PageViewer) -> Response:
     store = deps.approvals.store
-    pending = [_card(deps, actor, a) for a in store.list("pending")]
-    decided = [a for a in store.list() if a.status != "pending"]
+    every = store.list()
+    pending = [_card(deps, actor, a) for a in every if a.status == "pending"]
+    decided = [a for a in every if a.status != "pending"]
     decided.sort(key=lambda a: a.decided_at or a.created_at, reverse=True)
     audit = list(reversed(store.audit_log()))[:HISTORY]
     return page(request, "inbox.html", pending=pending, decided=decided[:HISTORY], audit=audit)

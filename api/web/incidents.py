@@ -8,14 +8,16 @@ drawn once into DATA_DIR/web/incidents/<id>/ and served from there.
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from PIL import Image
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from robotops.api.deps import ApiDeps, Deps
 from robotops.api.web.plots import timeline_png
@@ -27,6 +29,7 @@ from robotops.memory.labels import LabelStore
 from robotops.memory.segment_docs import SegmentHit
 from robotops.tools.fleet.client import FleetClient
 from robotops.tools.fleet.models import Incident
+from robotops.tools.labeling.registry import FrameError
 from robotops.tools.logs.search import SearchQuery, search_segments
 from robotops.tools.triage.signals import decode_image
 from robotops.tools.triage.window import read_window
@@ -39,6 +42,9 @@ FRAMES = 4
 class FrameView(BaseModel):
     offset_s: float
     path: str
+
+
+FrameList = RootModel[list[FrameView]]
 
 
 class SegmentView(BaseModel):
@@ -83,8 +89,12 @@ def work_dir(deps: ApiDeps, incident_id: str) -> Path:
 
 
 def draw(deps: ApiDeps, incident: Incident, path: Path) -> tuple[list[FrameView], Path]:
-    """Frames up to the incident and the timeline plot, drawn once per incident."""
+    """Frames up to the incident and the timeline plot, drawn once per incident: later views
+    read the list of frames drawn, not the log."""
     out = work_dir(deps, incident.incident_id)
+    timeline, drawn = out / "timeline.png", out / "frames.json"
+    if timeline.is_file() and drawn.is_file():
+        return FrameList.model_validate_json(drawn.read_text()).root, timeline
     out.mkdir(parents=True, exist_ok=True)
     start = incident.time_ns - int(BEFORE_S * 1e9)
     win = read_window(str(path), start, incident.time_ns + int(AFTER_S * 1e9))
@@ -92,14 +102,18 @@ def draw(deps: ApiDeps, incident: Incident, path: Path) -> tuple[list[FrameView]
     picked = images[:: max(1, len(images) // FRAMES)][-FRAMES + 1 :] + images[-1:]
     frames = []
     for t, msg in dict(picked).items():
+        try:
+            rgb = decode_image(msg, win.compressed())
+        except FrameError:  # a corrupt frame is left out, the rest of the page still shows
+            continue
         png = out / f"frame_{t}.png"
-        if not png.exists():
-            Image.fromarray(decode_image(msg, win.compressed())).save(png)
+        Image.fromarray(rgb).save(png)
         frames.append(FrameView(offset_s=(t - incident.time_ns) / 1e9, path=str(png)))
-    timeline = out / "timeline.png"
-    if not timeline.exists():
-        title = f"#{incident.robot_id} {incident.kind} {incident.incident_id}"
-        timeline.write_bytes(timeline_png(win, incident.time_ns, title))
+    title = f"#{incident.robot_id} {incident.kind} {incident.incident_id}"
+    timeline.write_bytes(timeline_png(win, incident.time_ns, title))
+    partial = drawn.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    partial.write_text(FrameList(frames).model_dump_json())
+    partial.replace(drawn)  # last, and whole: marks the drawing complete
     return frames, timeline
 
 

@@ -46,7 +46,8 @@ def speed_series(win: Window, t0_ns: int) -> tuple[list[float], list[float]]:
 def obstacle_series(win: Window, t0_ns: int) -> tuple[list[float], list[float]]:
     """Perception's obstacle probability against seconds from ``t0_ns``."""
     pairs = [
-        ((t - t0_ns) / 1e9, float(m.probability)) for t, m in win.messages.get("perception", [])
+        ((t - t0_ns) / 1e9, float(get(m, "probability", default=0.0)))
+        for t, m in win.messages.get("perception", [])
     ]
     return [t for t, _ in pairs], [p for _, p in pairs]
 

@@ -3,6 +3,7 @@ page's router. ``create_app`` includes :data:`router`."""
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -67,9 +68,15 @@ def logout(request: Request) -> Response:
     return response
 
 
+@cache
+def _static_files() -> dict[str, Path]:
+    """The shipped static files, listed once: they do not change while the app runs."""
+    return {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
+
+
 @pages.get("/ui/static/{name}")
 def static(name: str) -> Response:
-    files = {p.name: p for p in STATIC_DIR.iterdir() if p.is_file()}
+    files = _static_files()
     if name not in files:
         raise NotFoundError("static file", name, sorted(files))
     return FileResponse(files[name])

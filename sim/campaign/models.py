@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field
 
 from robotops.sim.scenarios.spec import ScenarioSpec
 
+CLEARANCE_CAP_M = 8.0  # clearances are measured up to this far; "nothing came closer"
+
 
 def run_id(scenario_sha256: str, policy_sha256: str, seed: int) -> str:
     """Stable id of (scenario, policy, seed)."""
@@ -32,8 +34,12 @@ class RunMetrics(BaseModel):
     estops: int = 0
     collisions: int = 0
     nav_errors: int = Field(0, description="wheel slip or heading oscillation the robot flagged")
-    min_clearance_people_m: float = Field(8.0, description="closest approach to any worker")
-    min_clearance_obstacles_m: float = Field(8.0, description="closest approach to obstacles")
+    min_clearance_people_m: float = Field(
+        CLEARANCE_CAP_M, description="closest approach to any worker"
+    )
+    min_clearance_obstacles_m: float = Field(
+        CLEARANCE_CAP_M, description="closest approach to obstacles"
+    )
     steering_reversals: int = 0
     jerk_rms: float = 0.0
     distance_m: float = 0.0
@@ -115,7 +121,7 @@ class PolicySummary(BaseModel):
     collisions: int = 0
     estops: int = 0
     mean_stall_time_s: float = 0.0
-    min_clearance_people_m: float = 8.0
+    min_clearance_people_m: float = CLEARANCE_CAP_M
 
 
 class CampaignSummary(BaseModel):

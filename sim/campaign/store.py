@@ -49,6 +49,7 @@ class CampaignStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block the writer
             db.executescript(SCHEMA)
 
     @classmethod
@@ -59,7 +60,6 @@ class CampaignStore:
     def _connect(self) -> Iterator[sqlite3.Connection]:
         db = sqlite3.connect(self.path, timeout=30)
         try:
-            db.execute("PRAGMA journal_mode=WAL")
             with db:  # one transaction: committed on success, rolled back on error
                 yield db
         finally:

@@ -67,10 +67,4 @@ def run_campaign(request: RunCampaignRequest, ctx: ToolContext) -> RunCampaignRe
         CampaignStore.from_settings(ctx.settings),
         settings=ctx.settings,
     )
-    return RunCampaignResult(
-        **summary.model_dump(include={"campaign_id", "total", "ok", "failed", "ran_now"}),
-        skipped=summary.skipped,
-        wall_s=summary.wall_s,
-        policies=summary.policies,
-        skipped_files=loaded.errors,
-    )
+    return RunCampaignResult(**summary.model_dump(exclude={"pending"}), skipped_files=loaded.errors)

@@ -6,6 +6,7 @@ result here, so the campaign goes on; only a dead process escapes, and the execu
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
 from functools import lru_cache
@@ -60,9 +61,8 @@ def execute_run(job: RunJob) -> RunResult:
         _check_finite(out.metrics)
     except Exception as exc:  # any failure of one run is that run's result
         detail = "".join(traceback.format_exception_only(exc)).strip()
-        return result_for(
-            job, status="failed", error=detail[-ERROR_CHARS:], wall_s=time.perf_counter() - start
-        )
+        wall_s = round(time.perf_counter() - start, 3)
+        return result_for(job, status="failed", error=detail[-ERROR_CHARS:], wall_s=wall_s)
     return result_for(
         job,
         status="ok",
@@ -74,8 +74,6 @@ def execute_run(job: RunJob) -> RunResult:
 
 
 def _check_finite(metrics: RunMetrics) -> None:
-    import math
-
     bad = [
         k for k, v in metrics.model_dump().items() if isinstance(v, float) and not math.isfinite(v)
     ]

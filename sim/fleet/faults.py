@@ -12,7 +12,6 @@ Rules are consumed in order: the first rule matching a request's method and path
 from __future__ import annotations
 
 import fcntl
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -84,9 +83,6 @@ def take_fault(root: Path, method: str, path: str) -> FaultRule | None:
         return rule.model_copy(update={"times": rule.times + 1})
 
 
-def reported_version(root: Path, robot_id: str, actual: str) -> str:
-    """What the robot says it runs: its actual version unless a fault makes it lie."""
-    path = faults_path(root)
-    if not path.exists():
-        return actual
-    return json.loads(path.read_text()).get("wrong_versions", {}).get(robot_id, actual)
+def reported_versions(root: Path) -> dict[str, str]:
+    """Robot id -> the version it wrongly reports; robots not named report the truth."""
+    return load_faults(root).wrong_versions

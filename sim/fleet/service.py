@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import hashlib
 import json
 import re
@@ -29,7 +30,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from robotops.errors import ConfigError, InvalidRequestError, LogFormatError, NotFoundError
-from robotops.sim.fleet.faults import reported_version, take_fault
+from robotops.sim.fleet.faults import reported_versions, take_fault
 from robotops.sim.fleet.robot_metrics import shift_metrics
 from robotops.sim.fleet.state import (
     FleetRecord,
@@ -131,11 +132,10 @@ async def _inject_faults(request: Request, call_next: Callable) -> Response:
     return response
 
 
-def _robot(fleet: FleetRecord, record: RobotRecord, root: Path | None = None) -> Robot:
-    """The robot as it reports itself (a fault may make it report the wrong version)."""
-    version = record.policy_version
-    if root is not None:
-        version = reported_version(root, record.robot_id, version)
+def _robot(fleet: FleetRecord, record: RobotRecord, lies: dict[str, str]) -> Robot:
+    """The robot as it reports itself (``lies``, injected faults, may make it report the wrong
+    version)."""
+    version = lies.get(record.robot_id, record.policy_version)
     return Robot(
         robot_id=record.robot_id,
         site=fleet.site,
@@ -161,13 +161,14 @@ def health(store: StoreDep) -> dict[str, object]:
 @router.get("/robots")
 def list_robots(store: StoreDep) -> list[Robot]:
     fleet = store.load()
-    return [_robot(fleet, r, store.root) for _, r in sorted(fleet.robots.items())]
+    lies = reported_versions(store.root)
+    return [_robot(fleet, r, lies) for _, r in sorted(fleet.robots.items())]
 
 
 @router.get("/robots/{robot_id}")
 def get_robot(robot_id: str, store: StoreDep) -> Robot:
     fleet = store.load()
-    return _robot(fleet, _known_robot(fleet, robot_id), store.root)
+    return _robot(fleet, _known_robot(fleet, robot_id), reported_versions(store.root))
 
 
 @router.get("/incidents")
@@ -380,7 +381,11 @@ def list_policies(store: StoreDep) -> list[PolicyInfo]:
 @router.post("/policies")
 def publish_policy(body: PublishPolicyRequest, store: StoreDep) -> PolicyInfo:
     """Store a policy artifact so robots can be deployed to it later (touches no robot)."""
-    data = base64.b64decode(body.weights_b64, validate=True)
+    try:
+        data = base64.b64decode(body.weights_b64, validate=True)
+    except binascii.Error as exc:
+        msg = f"policy {body.version}: weights_b64 is not base64: {exc}"
+        raise InvalidRequestError(msg) from exc
     if hashlib.sha256(data).hexdigest() != body.sha256:
         raise InvalidRequestError(f"policy {body.version}: weights do not match sha256")
     if body.card.get("version") != body.version:

@@ -7,6 +7,7 @@ the rest.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -33,6 +34,12 @@ class LoadedScenarios(BaseModel):
     errors: list[str] = []
 
 
+def duplicate_ids(specs: list[ScenarioSpec]) -> list[str]:
+    """Scenario ids used more than once, sorted."""
+    counts = Counter(s.scenario_id for s in specs)
+    return sorted(i for i, n in counts.items() if n > 1)
+
+
 def dump_scenario(spec: ScenarioSpec) -> str:
     """YAML text of a scenario, keys in a stable order so files diff cleanly."""
     return yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
@@ -41,9 +48,8 @@ def dump_scenario(spec: ScenarioSpec) -> str:
 def write_scenarios(specs: list[ScenarioSpec], directory: Path) -> list[Path]:
     """Write one file per scenario into ``directory``; ids must be unique there."""
     directory.mkdir(parents=True, exist_ok=True)
-    ids = [s.scenario_id for s in specs]
-    if len(set(ids)) != len(ids):
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
+    dupes = duplicate_ids(specs)
+    if dupes:
         raise ConfigError(f"duplicate scenario ids {dupes[:5]}: each needs its own file")
     paths = []
     for spec in specs:
@@ -62,6 +68,8 @@ def load_scenario(path: Path) -> ScenarioSpec:
         raise NotFoundError("scenario file", str(path))
     try:
         data = yaml.safe_load(path.read_text())
+    except UnicodeDecodeError as exc:
+        raise ScenarioFileError(path, "file", f"not UTF-8 text ({exc.reason})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "file"
@@ -99,8 +107,7 @@ def load_scenarios(path: Path, skip_bad: bool = False) -> LoadedScenarios:
             if not skip_bad:
                 raise
             errors.append(str(exc))
-    ids = [s.scenario_id for s in specs]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    dupes = duplicate_ids(specs)
     if dupes:
         raise ConfigError(f"{path}: scenario ids used twice: {dupes[:5]}")
     return LoadedScenarios(scenarios=specs, errors=errors)

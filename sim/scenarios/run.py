@@ -16,12 +16,10 @@ from pydantic import BaseModel
 from robotops.errors import RobotOpsError
 from robotops.policies.controller import ControllerConfig, Event
 from robotops.policies.perception import Perception
-from robotops.sim.campaign.models import RunMetrics
+from robotops.sim.campaign.models import CLEARANCE_CAP_M, RunMetrics
 from robotops.sim.episode import EpisodeLoop, Rates, Recorder
 from robotops.sim.scenarios.spec import ScenarioSpec
 from robotops.sim.world.simulator import WarehouseSim, lane_y
-
-CLEARANCE_CAP_M = 8.0
 
 
 class SimulationDivergedError(RobotOpsError):

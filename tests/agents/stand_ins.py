@@ -18,6 +18,7 @@ from robotops.agents.reasoning import embedded
 from robotops.agents.reasoning.base import Report, Task, Toolbox
 from robotops.agents.scenarios import node as scenarios_node
 from robotops.agents.training import node as training_node
+from robotops.sim.scenarios.tools import GenerateScenariosResult
 from robotops.tools import registry
 from robotops.tools.judge.models import JudgeConfig, Verdict
 from robotops.tools.registry import ToolSpec, load_tools
@@ -43,7 +44,9 @@ def verdict(kind: str) -> dict[str, Any]:
 
 def answers(kind: str) -> dict[str, dict[str, Any]]:
     return {
-        "generate_scenarios": {"count": 12, "episodes": 1200, "sha256": "5" * 64},
+        "generate_scenarios": GenerateScenariosResult(
+            family="stand-in", directory="", count=600, scenarios=[]
+        ).model_dump(mode="json"),  # 600 scenarios x 2 policies = 1200 campaign episodes
         "train_policy": {"version": "v9", "parent": "v1"},
         "judge_candidate": {"verdict": verdict(kind)},
     }

@@ -5,6 +5,7 @@ as another process would."""
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -35,10 +36,12 @@ from robotops.sim.fleet.state import FleetRecord, FleetStore, PolicyRecord, Robo
 from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.context import ToolContext
 from robotops.tools.fleet.models import RobotShiftMetrics
-from robotops.tools.judge.models import JudgeConfig, Verdict
 from robotops.tools.rollout.executor import RolloutDeps
 from robotops.tools.rollout.models import Rollout, StagePlan
 from robotops.tools.rollout.store import RolloutStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from rollout_verdict import verdict  # noqa: E402
 
 RAJ = Actor(name="raj", role="approver")
 GOOD = {"stalls": 2, "stall_time_s": 15.0, "phantom_stops": 2, "distance_m": 15.0}
@@ -137,17 +140,8 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 
 
 def start(rig: Rig, thread: str) -> dict:
-    verdict = Verdict(
-        verdict="promote",
-        reasons=[],
-        candidate_version="v2",
-        incumbent_version="v1",
-        campaign=[],
-        evidence_sha256="e" * 64,
-        config=JudgeConfig(),
-    )
     cfg = {"configurable": {"thread_id": thread}}
-    return rig.graph().invoke({"verdict": verdict.model_dump(mode="json")}, cfg)
+    return rig.graph().invoke({"verdict": verdict().model_dump(mode="json")}, cfg)
 
 
 def decide(rig: Rig, thread: str, approve: bool = True) -> dict:

@@ -35,3 +35,17 @@ def test_the_thread_runs_the_job_when_due_and_survives_a_failing_job():
     finally:
         cron.stop()
     assert cron.runs >= 2
+
+
+def test_a_broken_nightly_watermark_is_a_clear_error(tmp_path):
+    from robotops.agents.nightly import read_watermark, watermark_path
+    from robotops.settings import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    assert read_watermark(settings) is None
+    watermark_path(settings).write_text('{"since_ns": 42}')
+    assert read_watermark(settings) == 42
+    for broken in ("{not json", '["since_ns"]', '{"since_ns": "soon"}'):
+        watermark_path(settings).write_text(broken)
+        with pytest.raises(ConfigError, match="nightly watermark .* fix or delete it"):
+            read_watermark(settings)

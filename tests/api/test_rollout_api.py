@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,6 @@ from robotops.sim.fleet.state import FleetRecord, FleetStore, PolicyRecord, Robo
 from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.fleet.client import FleetClient
 from robotops.tools.fleet.models import RobotShiftMetrics
-from robotops.tools.judge.models import JudgeConfig, Verdict
 from robotops.tools.rollout.executor import (
     RolloutDeps,
     request_stage_approval,
@@ -27,7 +27,9 @@ from robotops.tools.rollout.models import Rollout, StagePlan
 from robotops.tools.rollout.plan import ProposeRolloutRequest, propose_plan
 from robotops.tools.rollout.store import RolloutStore
 
-ROBOTS, VERSIONS = ("101", "102"), ("v1", "v2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from rollout_verdict import verdict  # noqa: E402
+
 REPORT = {"stalls": 1, "stall_time_s": 5.0, "phantom_stops": 1, "distance_m": 20.0}
 
 
@@ -92,16 +94,8 @@ def auth(token: str) -> dict[str, str]:
 
 
 def _canary_live(rollout_deps: RolloutDeps) -> str:
-    verdict = Verdict(
-        verdict="promote",
-        reasons=[],
-        candidate_version="v2",
-        incumbent_version="v1",
-        campaign=[],
-        evidence_sha256="e" * 64,
-        config=JudgeConfig(),
-    )
-    plan = propose_plan(ProposeRolloutRequest(candidate_version="v2"), rollout_deps.fleet, verdict)
+    request = ProposeRolloutRequest(candidate_version="v2")
+    plan = propose_plan(request, rollout_deps.fleet, verdict())
     ro = start_rollout(plan, rollout_deps)
     approval = request_stage_approval(ro.rollout_id, rollout_deps)
     rollout_deps.approvals.decide(

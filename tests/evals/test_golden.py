@@ -107,6 +107,10 @@ def test_an_edited_suite_file_is_refused(store: GoldenStore) -> None:
         store.load(1)
     with pytest.raises(GoldenTamperedError):
         store.load(2)  # a version whose chain holds an edited file is refused too
+    for cases in ([["not a case"]], [{"scenario": ["a list"]}], 7):
+        path.write_text(json.dumps({**raw, "cases": cases}))
+        with pytest.raises(GoldenTamperedError, match="a case lost its scenario"):
+            store.load(1)
     path.write_text("{not json")
     with pytest.raises(GoldenTamperedError, match="not a readable golden suite"):
         store.load(1)

@@ -24,6 +24,12 @@ from robotops.tools.context import ToolContext  # noqa: E402
 from robotops.tools.datasets.alignment import AlignmentError  # noqa: E402
 from robotops.tools.datasets.build import DatasetRequest  # noqa: E402
 from robotops.tools.datasets.plan import Finding, PlanTrainingRequest  # noqa: E402
+from robotops.tools.datasets.tools import (  # noqa: E402
+    AlignmentRequest,
+    build_dataset_tool,
+    check_alignment_tool,
+    plan_training_tool,
+)
 from robotops.tools.datasets.train import TrainPolicyRequest  # noqa: E402
 from robotops.tools.logs.ingest import IngestDeps, IngestRequest, ingest_log  # noqa: E402
 from robotops.tools.registry import REGISTRY  # noqa: E402
@@ -141,16 +147,16 @@ def test_tools_train_v2_with_lineage_and_the_cli_reports_it(logs):
 
 
 def test_bad_data_stops_training_before_any_compute(logs):
-    from robotops.agents.training.procedure import execute, plan
-
     ingest_and_label(logs[1])
     ctx = ToolContext(get_settings())
     request = PlanTrainingRequest(
         findings=[Finding(cause="shadow"), Finding(cause="glare")], epochs=1, throughput_fps=1e6
     )
-    outcome = execute(plan(request, ctx), ctx)
-    assert outcome.status == "bad_data" and "gap of 2.100 s" in outcome.text
-    summary = outcome.dataset
+    plan = plan_training_tool(request, ctx)
+    assert plan.train and plan.dataset is not None and not plan.needs_approval
+    summary = build_dataset_tool(plan.dataset, ctx)
+    gate = check_alignment_tool(AlignmentRequest(dataset=summary.sha256), ctx)
+    assert not gate.ok and "gap of 2.100 s" in gate.summary
     with pytest.raises(AlignmentError, match="/scan"):
         REGISTRY["train_policy"].invoke({"dataset": summary.sha256}, ctx)
     assert PolicyStore(ctx.catalog).list() == []
@@ -165,13 +171,11 @@ def test_bad_data_stops_training_before_any_compute(logs):
 
 
 def test_planner_declines_non_perception_causes_and_prices_big_jobs(logs):
-    from robotops.agents.training.procedure import execute, plan
-
     ctx = ToolContext(get_settings())
-    none = plan(PlanTrainingRequest(findings=[Finding(cause="oil"), Finding(cause="latency")]), ctx)
-    assert not none.train and "not perception" in none.reason
-    assert execute(none, ctx).status == "nothing_to_train"
-    big = plan(
+    causes = [Finding(cause="oil"), Finding(cause="latency")]
+    none = plan_training_tool(PlanTrainingRequest(findings=causes), ctx)
+    assert not none.train and none.dataset is None and "not perception" in none.reason
+    big = plan_training_tool(
         PlanTrainingRequest(
             findings=[Finding(cause="glare")],
             worlds=[WORLD],
@@ -182,8 +186,8 @@ def test_planner_declines_non_perception_causes_and_prices_big_jobs(logs):
         ctx,
     )
     assert big.needs_approval and big.estimated_seconds == pytest.approx(10_000.0)
-    assert execute(big, ctx).status == "needs_approval"
-    measured = plan(PlanTrainingRequest(findings=[Finding(cause="glare")], worlds=[WORLD]), ctx)
+    glare = PlanTrainingRequest(findings=[Finding(cause="glare")], worlds=[WORLD])
+    measured = plan_training_tool(glare, ctx)
     assert measured.throughput_source == "measured" and measured.throughput_fps > 0
     ctx.catalog.close()
 
@@ -193,14 +197,12 @@ def test_unknown_version_and_dataset_are_clear_errors():
     assert result.exit_code == 2 and "unknown policy version 'v9'" in result.stderr
     result = runner.invoke(app, ["train", "--dataset", "abcd1234"])
     assert result.exit_code == 2 and "abcd1234" in result.stderr
+    result = runner.invoke(app, ["dataset", "check"])
+    assert result.exit_code == 2 and "nothing to check" in result.stderr
 
 
 def test_dataset_request_round_trips_as_tool_json():
     request = DatasetRequest(worlds=[WORLD], sim_frames=3)
-    spec = REGISTRY.get("build_dataset")
-    if spec is None:
-        import robotops.tools.datasets.tools  # noqa: F401
-
-        spec = REGISTRY["build_dataset"]
+    spec = REGISTRY["build_dataset"]
     assert spec.parse(request.model_dump_json()) == request
     assert "worlds" in spec.openai_schema()["function"]["parameters"]["properties"]

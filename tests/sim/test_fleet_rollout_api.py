@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from robotops.api.background import serve_in_thread
@@ -68,6 +69,12 @@ def test_injected_faults_fire_in_order_and_count_down(fleet_url: str, fleet_dir:
         assert [p.version for p in flaky.policies()] == ["v1", "v2"]  # 504, then retried
     assert [r.times for r in load_faults(fleet_dir).rules] == [0, 0]
     assert FleetStore(fleet_dir).robot("r2").policy_version == "v1"  # only the report lies
+
+
+def test_publishing_weights_that_are_not_base64_is_a_clear_400(fleet_url: str) -> None:
+    body = {"version": "v7", "sha256": "0" * 64, "weights_b64": "not base64!", "card": {}}
+    reply = httpx.post(f"{fleet_url}/policies", json=body, timeout=5)
+    assert reply.status_code == 400 and "not base64" in reply.json()["detail"]
 
 
 def test_only_a_simulator_made_fleet_can_be_advanced(client: FleetClient) -> None:

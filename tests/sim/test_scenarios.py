@@ -25,7 +25,12 @@ from robotops.sim.scenarios.family import (
     generate_family,
     read_incident_pose,
 )
-from robotops.sim.scenarios.io import ScenarioFileError, load_scenarios, write_scenarios
+from robotops.sim.scenarios.io import (
+    ScenarioFileError,
+    load_scenario,
+    load_scenarios,
+    write_scenarios,
+)
 from robotops.sim.scenarios.run import run_scenario
 from robotops.sim.scenarios.spec import ScenarioSpec
 from robotops.sim.scenarios.tools import GenerateScenariosRequest, generate_scenarios
@@ -180,6 +185,9 @@ def test_malformed_files_name_file_and_field_and_others_still_load(tmp_path):
     loaded = load_scenarios(tmp_path, skip_bad=True)
     assert [s.scenario_id for s in loaded.scenarios] == ["good"]
     assert len(loaded.errors) == 2 and any("broken.yaml: line" in e for e in loaded.errors)
+    (tmp_path / "binary.yaml").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ScenarioFileError, match="binary.yaml: file: not UTF-8"):
+        load_scenario(tmp_path / "binary.yaml")
 
 
 def test_generate_scenarios_tool_writes_the_family(glare_log, tmp_path):

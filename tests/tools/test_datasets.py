@@ -135,6 +135,13 @@ def test_saved_dataset_round_trips_with_lineage_to_logs_labels_and_packs(deps):
     assert frames.frames.shape == (len(manifest.frames), 96, 128, 3)
     assert frames.frames.reshape(len(manifest.frames), -1).std(axis=1).min() > 1.0
     assert frames.val.sum() == sum(f.split == "val" for f in manifest.frames)
+    from robotops.errors import InvalidRequestError
+
+    sim = next(i for i, f in enumerate(loaded.frames) if f.source == "sim")
+    beyond = loaded.model_copy(deep=True)
+    beyond.frames[sim].index = loaded.sim_packs[0].frames
+    with pytest.raises(InvalidRequestError, match="which has 6"):
+        load_frames(beyond, deps.blobs)
 
 
 def test_nothing_matching_is_a_clear_error(deps):
@@ -142,3 +149,5 @@ def test_nothing_matching_is_a_clear_error(deps):
 
     with pytest.raises(InvalidRequestError, match="matched no frames"):
         build_dataset(DatasetRequest(log_ids=[]), deps.catalog, deps.blobs)
+    with pytest.raises(InvalidRequestError, match="needs worlds"):
+        build_dataset(DatasetRequest(log_ids=[], sim_frames=5), deps.catalog, deps.blobs)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from rollout_verdict import verdict
 
 from robotops.api.background import serve_in_thread
 from robotops.errors import FleetUnavailableError, InvalidRequestError
@@ -32,7 +33,6 @@ from robotops.tools.approvals.models import Actor, ApprovalCreate, Decision
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.fleet.client import FleetClient
 from robotops.tools.fleet.models import Incident, RobotShiftMetrics
-from robotops.tools.judge.models import JudgeConfig, Verdict
 from robotops.tools.rollout.executor import (
     RolloutDeps,
     abort,
@@ -120,18 +120,6 @@ class Rig:
         request = request_stage_approval(rollout_id, self.deps)
         self.deps.approvals.decide(request.id, Decision(approve=True), RAJ)
         return request.id
-
-
-def verdict(decision: str = "promote", candidate: str = "v2") -> Verdict:
-    return Verdict(
-        verdict=decision,  # type: ignore[arg-type]
-        reasons=["phantom stops down"],
-        candidate_version=candidate,
-        incumbent_version="v1",
-        campaign=[],
-        evidence_sha256="e" * 64,
-        config=JudgeConfig(),
-    )
 
 
 def make_fleet(root: Path) -> FleetStore:
@@ -262,6 +250,9 @@ def test_gates_compare_against_each_robots_own_history_with_noise_allowance() ->
     bad = {g.gate: g for g in evaluate_gates(spec, base, [_row("101", "v2", stalls=4)])}
     assert not bad["stall_rate"].passed and bad["stall_rate"].limit == 3.5
     assert not bad["mission_progress"].passed  # 0 m driven of the 10 expected
+    assert (bad["mission_progress"].expected, bad["mission_progress"].limit) == (10.0, 5.0)
+    short = {g.gate: g for g in evaluate_gates(spec, base, [_row("101", "v2", distance_m=4.9)])}
+    assert not short["mission_progress"].passed  # missions are not counted: distance alone
     crash = {g.gate: g for g in evaluate_gates(spec, base, [_row("102", "v2", collisions=1)])}
     assert not crash["collisions"].passed and crash["collisions"].limit == 0
     (nothing,) = evaluate_gates(spec, base, [])
@@ -372,7 +363,11 @@ def test_an_offline_robot_holds_the_stage_without_changing_anything(rig: Rig) ->
     assert ro.status == "held" and "101" in rollout_view(ro).waiting_for
     assert set(rig.versions().values()) == {"v1"}
     with rig.store.update() as rec:
-        rec.robots["101"].online = True
+        canary = rec.robots.pop("101")  # the fleet stops listing it: held too, not a KeyError
+    ro = run_stage(ro.rollout_id, approval, rig.deps)
+    assert ro.status == "held" and "not listed by the fleet: 101" in ro.reason
+    with rig.store.update() as rec:
+        rec.robots["101"] = canary.model_copy(update={"online": True})
     assert run_stage(ro.rollout_id, approval, rig.deps).status == "awaiting_approval"
 
 
@@ -455,7 +450,12 @@ def test_cli_plans_shows_refuses_without_approval_and_aborts(
     judged.parent.mkdir(parents=True)
     judged.write_text(verdict().model_dump_json())
     runner = CliRunner()
-
+    for bad, why in (
+        (["--bake", "0.5,soon"], "comma list of minutes"),
+        (["--canary", "0"], "bad option: canary_robots"),
+    ):
+        refused = runner.invoke(app, ["rollout", "plan", "v2", *bad])
+        assert refused.exit_code == 2 and why in refused.output, refused.output
     planned = runner.invoke(app, ["rollout", "plan", "v2", "--bake", "0.5", "--json"])
     assert planned.exit_code == 0, planned.output
     plan = json.loads(planned.stdout)

@@ -117,3 +117,14 @@ def test_the_registry_refuses_tools_it_could_not_enforce(monkeypatch: pytest.Mon
 
     with pytest.raises(TypeError, match="needs an approval_id field"):
         tool(acts_on_fleet=True)(move)
+
+
+def test_a_run_context_shares_the_stores_and_only_its_root_closes_them(ctx: ToolContext):
+    run = ctx.for_run("thread-1")
+    assert run.run_id == "thread-1" and ctx.run_id is None
+    assert run.catalog is ctx.catalog  # opened once, by whichever asked first
+    assert run.approvals is ctx.approvals  # provided: shared, never closed here
+    ctx.close()
+    assert ctx.approvals is run.approvals
+    assert run.catalog is ctx.catalog  # reopened after close, shared again
+    ctx.close()

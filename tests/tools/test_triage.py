@@ -9,6 +9,7 @@ from mcap_ros2.writer import Writer
 from rosbags.rosbag2 import Writer as Bag2Writer
 from rosbags.typesys import Stores, get_typestore
 
+from robotops.errors import LogFormatError
 from robotops.evals.triage import TriageCase, score
 from robotops.policies.registry import bundled_policy, load_policy
 from robotops.sim.episode import encode_jpeg, run_episode
@@ -342,3 +343,12 @@ def test_triage_reads_a_ros2_bag_as_well_as_mcap(tmp_path):
     d = diagnose_incident(DiagnoseRequest(log_path=str(bag), time_ns=t_ns))
     assert d.cause == "shadow", d.summary
     assert "/amr07/front_cam/image_raw" in {c.topic for c in d.citations}
+
+
+def test_a_truncated_log_is_a_log_format_error_not_a_crash(tmp_path):
+    path = tmp_path / "amr07.mcap"
+    _other_team_log(path, saturated=True)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(LogFormatError):
+        read_window(str(path), T0, T0 + 3 * 10**9)

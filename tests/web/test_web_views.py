@@ -4,14 +4,17 @@ adapters when campaign and rollout data are absent, and a fleet that does not an
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from robotops.api.app import create_app
-from robotops.api.web import data
+from robotops.api.web import data, incidents
 from robotops.api.web.evidence import evidence_view, resolve_under
 from robotops.settings import FleetSettings, Settings
+from robotops.sim.fleet.state import FleetStore
+from robotops.tools.fleet.client import FleetClient
 
 
 def test_evidence_finds_verdict_deltas_images_and_hashes_wherever_they_sit(tmp_path):
@@ -122,3 +125,18 @@ def test_the_fleet_page_shows_each_rollouts_stage_and_gate_values(site, tmp_path
     assert "ro-1" in row and "baking" in row and "1 / 2" in row
     assert "#101: v2" in row and "#102: v1" in row
     assert "stall_ratio 1.2 (limit 1.5)" in row
+
+
+def test_an_incident_is_drawn_once_and_later_views_do_not_read_the_log(site, tmp_path):
+    with FleetClient.from_settings(site.deps.settings) as fleet:
+        incident = fleet.incidents()[0]
+    fleet_root = site.deps.settings.data_dir.parent / "fleet"
+    log = tmp_path / "pulled.mcap"
+    shutil.copy(FleetStore(fleet_root).log_path(incident.robot_id, incident.log_name), log)
+    settings = site.deps.settings.model_copy(update={"data_dir": tmp_path / "data"})
+    deps = dataclasses.replace(site.deps, settings=settings)
+    frames, timeline = incidents.draw(deps, incident, log)
+    assert frames and all(f.offset_s <= 0 for f in frames)
+    assert timeline.read_bytes().startswith(b"\x89PNG")
+    log.unlink()  # a second view must come from what was drawn, not from the log
+    assert incidents.draw(deps, incident, log) == (frames, timeline)

@@ -9,6 +9,7 @@ in the blob store and referenced like a log.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
 import math
@@ -100,6 +101,10 @@ def build_dataset(
         InvalidRequestError: nothing matched (no logs, no frames, no worlds).
         NotFoundError: a named log does not exist.
     """
+    if request.sim_frames and not request.worlds:
+        raise InvalidRequestError(
+            f"sim_frames={request.sim_frames} needs worlds to render them in; none were given"
+        )
     settings = settings or DatasetSettings()
     teacher = default_teacher(settings.scan_tolerance_s)
     segment_ids = list(request.segment_ids)
@@ -116,7 +121,7 @@ def build_dataset(
         )
     frames = _split_log_frames(_balance(candidates, request), request)
     packs: list[SimPack] = []
-    if request.sim_frames and request.worlds:
+    if request.sim_frames:
         pack, sim_refs = _sim_frames(request, blobs)
         packs.append(pack)
         frames += sim_refs
@@ -230,8 +235,6 @@ def _log_candidates(
 
 
 def _segment_at(segments: list[SegmentPublic], starts: list[int], t: int) -> str | None:
-    import bisect
-
     i = bisect.bisect_right(starts, t) - 1
     return segments[i].id if i >= 0 and t < segments[i].end_ns else None
 

@@ -58,15 +58,28 @@ def load_frames(manifest: DatasetManifest, blobs: BlobStore) -> FrameSet:
         else:
             packs[ref.blob_sha256].append((i, ref.index))
     for sha, slots in packs.items():
-        with blobs.open(sha) as stream:
-            pack = np.load(stream, allow_pickle=False)
-        for i, k in slots:
-            frames[i] = pack[k]
+        _slice_pack(blobs, sha, slots, frames)
     for sha, slots in wanted.items():
         _decode_log(blobs, sha, slots, frames)
     targets = np.array([f.target for f in manifest.frames], np.float32)
     val = np.array([f.split == "val" for f in manifest.frames], bool)
     return FrameSet(frames, targets, val)
+
+
+def _slice_pack(blobs: BlobStore, sha: str, slots: list[tuple[int, int]], out: np.ndarray) -> None:
+    if not blobs.exists(sha):
+        raise InvalidRequestError(f"dataset names sim pack {sha[:12]}, which the blob store lacks")
+    with blobs.open(sha) as stream:
+        pack = np.load(stream, allow_pickle=False)
+    if pack.ndim != 4 or pack.shape[1:] != (*FRAME_HW, 3):
+        raise InvalidRequestError(f"sim pack {sha[:12]} holds {pack.shape}, not N x 96 x 128 x 3")
+    beyond = [k for _, k in slots if not 0 <= k < len(pack)]
+    if beyond:
+        raise InvalidRequestError(
+            f"dataset names frame {beyond[0]} of sim pack {sha[:12]}, which has {len(pack)}"
+        )
+    for i, k in slots:
+        out[i] = pack[k]
 
 
 def _decode_log(

@@ -19,6 +19,7 @@ from robotops.policies.baseline import (
     CORRIDOR_HALF_WIDTH,
     STOP_DISTANCE,
     actor_pose,
+    place_actor,
 )
 from robotops.sim.world import actors
 from robotops.sim.world.camera import project, visible
@@ -32,7 +33,6 @@ from robotops.sim.world.specs import (
 )
 
 HAZARD_TAGS = ("glare", "shadow")
-PRESENCE = {"forklift_0": 0.35, "worker_0": 0.5, "worker_1": 0.3, "obstacle_0": 0.35}
 GLARE_WORKER_RADIUS = 0.2
 SIGHT_HEIGHTS = {
     "obstacle": (0.2, 0.5, 0.7),
@@ -77,19 +77,6 @@ def _robot_pose(world: WorldSpec, rng: np.random.Generator) -> tuple[float, floa
     return x, y, (0.0 if outbound else math.pi) + float(rng.normal(0.0, 0.08))
 
 
-def _relative(rng: np.random.Generator, name: str) -> tuple[float, float, float] | None:
-    if rng.random() > PRESENCE[name]:
-        return None
-    r = ACTOR_RADIUS[name]
-    near = rng.random() < 0.5
-    d = float(rng.uniform(r + 0.35, r + 2.3) if near else rng.uniform(r + 2.3, 9.0))
-    if rng.random() < 0.6:
-        lateral = float(rng.uniform(-0.5, 0.5))
-    else:
-        lateral = float(rng.choice([-1, 1]) * rng.uniform(1.0, 2.0))
-    return d, lateral, float(rng.uniform(-math.pi, math.pi))
-
-
 def _in_path(pose: tuple[float, float, float], ax: float, ay: float, radius: float) -> bool:
     x, y, yaw = pose
     ahead = (ax - x) * math.cos(yaw) + (ay - y) * math.sin(yaw)
@@ -129,7 +116,7 @@ def sample_hazard_frame(
     placed: dict[str, actors.Pose2D | None] = {}
     blocking: list[tuple[str, float, float]] = []
     for name, radius in ACTOR_RADIUS.items():
-        rel = _relative(rng, name)
+        rel = place_actor(rng, name)
         if rel is None:
             placed[name] = None
             continue

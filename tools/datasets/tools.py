@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pydantic import BaseModel, Field
 
 from robotops.tools.context import ToolContext
 from robotops.tools.datasets.alignment import AlignmentReport, check_alignment
 from robotops.tools.datasets.build import DatasetRequest, build_dataset
+from robotops.tools.datasets.gate import dataset_reports
 from robotops.tools.datasets.models import DatasetSummary
 from robotops.tools.datasets.plan import PlanTrainingRequest, TrainingPlan, plan_training
 from robotops.tools.datasets.store import load_dataset, save_dataset
@@ -52,20 +51,13 @@ def check_alignment_tool(request: AlignmentRequest, ctx: ToolContext) -> Alignme
     """Check clock offset and drift, motion lag, gaps, duplicates, out-of-order stamps and
     stray labels of a dataset's logs (or named logs). Use it before any training: a failing
     log must be fixed or left out, never trained on."""
-    targets: list[tuple[str, Path]] = []
-    labels: dict[str, list[tuple[str, int]]] = {}
+    reports: list[AlignmentReport] = []
     if request.dataset:
         manifest = load_dataset(request.dataset, ctx.catalog, ctx.blobs)
-        targets += [(sha, ctx.blobs.path_of(sha)) for sha in manifest.logs]
-        for lab in manifest.labels:
-            labels.setdefault(lab.segment_id.split(":", 1)[0], []).append((lab.value, lab.frame_ns))
+        reports += dataset_reports(manifest, ctx.blobs, ctx.settings.datasets)
     for ref in request.log_ids:
         log = ctx.catalog.get_log(ref)
-        targets.append((log.id, ctx.blobs.path_of(log.id)))
-    reports = [
-        check_alignment(path, ctx.settings.datasets, log_id, labels.get(log_id[:16], []))
-        for log_id, path in targets
-    ]
+        reports.append(check_alignment(ctx.blobs.path_of(log.id), ctx.settings.datasets, log.id))
     bad = [r for r in reports if not r.ok]
     summary = f"{len(reports)} log(s) aligned" if not bad else "\n".join(r.text() for r in bad)
     return AlignmentResult(ok=not bad, reports=reports, summary=summary)

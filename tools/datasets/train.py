@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from robotops.errors import InvalidRequestError
+from robotops.errors import InvalidRequestError, NotFoundError
 from robotops.memory.blobs import BlobStore
 from robotops.memory.catalog import Catalog
 from robotops.memory.policies import PolicyStore, PolicyVersion
@@ -69,8 +69,6 @@ def next_version(data_dir: Path, store: PolicyStore) -> str:
 
 def ensure_registered(version: str, data_dir: Path, store: PolicyStore) -> PolicyVersion:
     """The version's catalog record, created from its card (e.g. for the bundled v1)."""
-    from robotops.errors import NotFoundError
-
     try:
         return store.get(version)
     except NotFoundError:

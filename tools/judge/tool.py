@@ -159,7 +159,7 @@ def judge_candidate(request: JudgeCandidateRequest, ctx: ToolContext) -> JudgeCa
     golden regression suite version): per-metric deltas with 95% intervals, a hard safety gate,
     and a verdict (promote / reject / needs_more_data) with a markdown+PNG report. Use it after
     a campaign has run both policies, before asking for any rollout approval."""
-    deps = getattr(ctx, "judge", None) or JudgeDeps.from_settings(ctx.settings)
+    deps = JudgeDeps.from_settings(ctx.settings)
     pair = f"{request.candidate_version}-vs-{request.incumbent_version}"
     name = request.campaign_id if pair in request.campaign_id else f"{request.campaign_id}-{pair}"
     return judge_stored(request, deps, ctx.data_dir / "judge" / name)
@@ -187,9 +187,7 @@ def golden_scenarios(request: GoldenScenariosRequest, ctx: ToolContext) -> Golde
     Use before judging a candidate; a tampered suite is refused."""
     from robotops.sim.scenarios.io import write_scenarios
 
-    deps = getattr(ctx, "judge", None)
-    store = deps.golden if deps is not None else GoldenStore.from_settings(ctx.settings)
-    suite = store.load(request.version)
+    suite = GoldenStore.from_settings(ctx.settings).load(request.version)
     default = ctx.data_dir / "golden" / "scenarios" / f"v{suite.version:04d}"
     out = Path(request.out_dir) if request.out_dir else default
     write_scenarios(suite.scenarios(), out)

@@ -168,6 +168,9 @@ def run_stage(rollout_id: str, approval_id: str, deps: RolloutDeps) -> Rollout:
     wrong = _unexpected(ro, robots)
     if wrong:
         return rollback(ro.rollout_id, deps, f"before stage {stage.index}: {'; '.join(wrong)}")
+    missing = [r for r in stage.robot_ids if r not in robots]
+    if missing:
+        return _hold(ro, deps, f"robots not listed by the fleet: {', '.join(missing)}")
     offline = [r for r in stage.robot_ids if not robots[r].online]
     if offline:
         return _hold(ro, deps, f"robots offline: {', '.join(offline)}")
@@ -387,7 +390,9 @@ def reconcile(rollout_id: str, deps: RolloutDeps, resume: bool = True) -> Rollou
     if ro.status == "baking":
         return _bake_and_gate(ro, deps)
     on_candidate = [
-        r for r in ro.stage.robot_ids if robots[r].policy_version == ro.plan.candidate_version
+        r
+        for r in ro.stage.robot_ids
+        if r in robots and robots[r].policy_version == ro.plan.candidate_version
     ]
     if not on_candidate:
         return _deploy(ro, deps)  # the deploy never landed: send it again, same id
@@ -431,11 +436,18 @@ def _confirm(deps: RolloutDeps, robot_ids: list[str], version: str) -> list[str]
         except FleetUnavailableError as exc:
             problems = [f"fleet unavailable: {exc}"]
             continue
-        problems = [
-            f"{r} is offline" if not robots[r].online else f"{r} reports {robots[r].policy_version}"
-            for r in robot_ids
-            if r in robots and (not robots[r].online or robots[r].policy_version != version)
-        ]
+        problems = [p for r in robot_ids if (p := _not_on(robots, r, version))]
         if not problems:
             return []
     return problems
+
+
+def _not_on(robots: dict[str, Robot], robot_id: str, version: str) -> str:
+    """Why ``robot_id`` is not confirmed on ``version`` ("" when it is): a robot the fleet no
+    longer lists is unconfirmed, never taken as done."""
+    robot = robots.get(robot_id)
+    if robot is None:
+        return f"{robot_id} is not listed by the fleet"
+    if not robot.online:
+        return f"{robot_id} is offline"
+    return "" if robot.policy_version == version else f"{robot_id} reports {robot.policy_version}"

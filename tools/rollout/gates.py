@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 
 from robotops.tools.fleet.models import RobotShiftMetrics
 
-COUNTS = ("missions", "stalls", "phantom_stops", "estops", "collisions")
 MIN_OWN_HOURS = 1 / 60  # a robot's own baseline counts once it covers a robot-minute
 
 
@@ -35,10 +34,7 @@ class Totals(BaseModel):
     distance_m: float = 0.0
 
     def add(self, m: RobotShiftMetrics) -> None:
-        self.hours += m.hours
-        self.stall_time_s += m.stall_time_s
-        self.distance_m += m.distance_m
-        for name in COUNTS:
+        for name in type(self).model_fields:  # every field is a RobotShiftMetrics counter
             setattr(self, name, getattr(self, name) + getattr(m, name))
 
     def rate(self, name: str) -> float:
@@ -77,7 +73,11 @@ class GateSpec(BaseModel):
         0.25, ge=0, description="extra share of time stopped allowed over the incumbent's"
     )
     progress_min_ratio: float = Field(
-        0.5, gt=0, le=1, description="metres driven vs the incumbent's rate"
+        0.5,
+        gt=0,
+        le=1,
+        description="least share of the metres the incumbent would have driven on the same "
+        "robots and hours (distance, not missions: a bake is shorter than a mission)",
     )
 
 
@@ -159,17 +159,17 @@ def _progress_gate(spec: GateSpec, base: Baseline, rows: list, seen: Totals) -> 
     back along the aisle) takes longer than a short bake, so a mission count scaled down from
     long shifts would fail every candidate; distance scales with time.
     """
-    name, expected = "distance_m", base.expected("distance_m", rows)
-    observed = float(getattr(seen, name))
+    expected = base.expected("distance_m", rows)
+    observed = seen.distance_m
     limit = spec.progress_min_ratio * expected
-    unit = "m driven"
     return GateResult(
         gate="mission_progress",
         passed=observed >= limit,
         observed=round(observed, 3),
         limit=round(limit, 3),
         expected=round(expected, 3),
-        detail=f"{observed:.1f} {unit}; the incumbent {expected:.1f}, at least {limit:.1f} needed",
+        detail=f"{observed:.1f} m driven; the incumbent {expected:.1f}, "
+        f"at least {limit:.1f} needed",
     )
 
 

@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PositiveFloat
 
 from robotops.errors import InvalidRequestError, NotFoundError
 from robotops.tools.fleet.client import FleetClient
@@ -32,8 +32,9 @@ class ProposeRolloutRequest(BaseModel):
     )
     canary_robots: int = Field(1, ge=1)
     share: float = Field(0.5, gt=0, lt=1, description="fraction of robots on it after stage 2")
-    bake_minutes: list[float] = Field(
+    bake_minutes: list[PositiveFloat] = Field(
         default_factory=lambda: [0.5, 0.5, 0.5],
+        min_length=1,
         description="simulated minutes of bake per stage (the last value repeats)",
     )
     gates: GateSpec = Field(default_factory=GateSpec)

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, BaseModel, Field
 from robotops.tools.context import ToolContext
 from robotops.tools.registry import tool
 from robotops.tools.rollout.executor import (
+    STEWARD,
     RolloutDeps,
     SimulatedFleetBake,
     abort,
@@ -40,7 +41,7 @@ def rollout_deps(ctx: ToolContext) -> RolloutDeps:
         approvals=ctx.approvals,
         store=RolloutStore(ctx.data_dir / "rollouts"),
         baker=SimulatedFleetBake(ctx.fleet, workers=ctx.settings.sim.workers),
-        actor=ctx.actor if ctx.actor != "robotops" else "rollout-steward",
+        actor=ctx.actor if ctx.actor != "robotops" else STEWARD,
     )
 
 
