@@ -402,7 +402,7 @@ def publish_policy(body: PublishPolicyRequest, store: StoreDep) -> PolicyInfo:
         write_bytes_atomic(dest, data)
         write_json_atomic(dest.with_suffix(".json"), body.card)
         record.policies[body.version] = PolicyRecord(
-            version=body.version, sha256=body.sha256, path=str(dest)
+            version=body.version, sha256=body.sha256, path=str(dest.resolve())
         )
     return PolicyInfo(version=body.version, sha256=body.sha256)
 

@@ -193,7 +193,7 @@ def publish_policy(root: Path, weights: Path) -> PolicyRecord:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(weights, dest)
     shutil.copyfile(card_path(weights), card_path(dest))
-    return PolicyRecord(version=card.version, sha256=sha256_file(dest), path=str(dest))
+    return PolicyRecord(version=card.version, sha256=sha256_file(dest), path=str(dest.resolve()))
 
 
 def plan_shift(store: FleetStore, config: ShiftConfig) -> tuple[ShiftRecord, list[RobotRun]]:

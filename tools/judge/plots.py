@@ -47,7 +47,11 @@ def distributions(
 
 def rates(deltas: list[MetricDelta], labels: tuple[str, str], path: Path) -> Path:
     """Each rate for both policies with its Wilson interval."""
-    rows = [d for d in deltas if d.kind == "rate" and d.candidate is not None]
+    rows = [
+        d
+        for d in deltas
+        if d.kind == "rate" and d.candidate is not None and d.incumbent is not None
+    ]
     fig = Figure(figsize=(7, 3.2), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(rows))
