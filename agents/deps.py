@@ -3,35 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
-from robotops.agents.reasoning.base import Reasoner
+from robotops.agents.reasoning.base import Reasoner, Uses
 from robotops.agents.reasoning.embedded import EmbeddedReasoner
-from robotops.agents.triage.procedure import TriageDeps
 from robotops.tools.approvals.models import Actor
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.context import ToolContext
+from robotops.tools.defaults import default_toolsets
+from robotops.tools.toolset import Toolset, ToolSpec
 
 AGENT_NAME = "rollout-steward"
 
 
 @dataclass
 class AgentDeps:
-    """The tool context (stores, fleet, approvals) and the reasoning backend the agents use."""
+    """The tool context (stores, fleet, approvals), the reasoning backend and the toolsets
+    (domain name -> toolset; every domain's by default) the agents use."""
 
     ctx: ToolContext
     reasoner: Reasoner = field(default_factory=EmbeddedReasoner)
+    toolsets: dict[str, Toolset] = field(default_factory=default_toolsets)
 
     @property
     def approvals(self) -> ApprovalService:
         return self.ctx.approvals
 
-    @cached_property
-    def triage(self) -> TriageDeps:
-        """The triage procedure's dependencies, from the same context (kept for older nodes)."""
-        from robotops.tools.tool_defs import triage_deps
-
-        return triage_deps(self.ctx)
+    def tools(self, uses: Uses, node: str = "node") -> list[ToolSpec]:
+        """The tools a node declared, from these toolsets (fails naming a missing one)."""
+        return uses.resolve(self.toolsets, node)
 
     @staticmethod
     def agent(name: str) -> Actor:

@@ -28,15 +28,22 @@ from langgraph.types import Command
 
 from robotops.agents.deps import AgentDeps
 from robotops.agents.gates import await_compute_approval, request_compute_approval
+from robotops.agents.judge import procedure as judge_procedure
 from robotops.agents.judge.node import judge_node
+from robotops.agents.labeler import node as labeler
 from robotops.agents.labeler.node import label_node
+from robotops.agents.reasoning.base import Uses
+from robotops.agents.rollout import node as rollout
 from robotops.agents.rollout import stages
 from robotops.agents.rollout.node import await_approval, deploy, propose_deploy
+from robotops.agents.scenarios import node as scenarios
 from robotops.agents.scenarios.node import scenarios_node
 from robotops.agents.state import FlywheelState
+from robotops.agents.training import node as training
 from robotops.agents.training.node import training_node
+from robotops.agents.triage import node as triage
 from robotops.agents.triage.node import policy_node, similar_node, triage_node
-from robotops.agents.triage.procedure import ROBOT_RE
+from robotops.tools.triage.answer import ROBOT_RE
 
 FLYWHEEL_QUESTION = "run the flywheel on new fleet data"
 INTENTS: list[tuple[str, re.Pattern[str]]] = [
@@ -107,7 +114,33 @@ def then(g: StateGraph, node: str, target: str) -> None:
     g.add_conditional_edges(node, next_step, [target, END])
 
 
+def node_tools() -> dict[str, Uses]:
+    """What each node that calls tools declared it uses (its toolsets and tools)."""
+    return {
+        "triage": triage.TRIAGE_TOOLS,
+        "similar": triage.SIMILAR_TOOLS,
+        "policy": triage.POLICY_TOOLS,
+        "label": labeler.TOOLS,
+        "scenarios": scenarios.TOOLS,
+        "train": training.TOOLS,
+        "judge": judge_procedure.TOOLS,
+        "propose_rollout": stages.PROPOSE_TOOLS,
+        "request_stage_approval": stages.ASK_TOOLS,
+        "run_stage": stages.STAGE_TOOLS,
+        "propose_deploy": rollout.PROPOSE_TOOLS,
+        "deploy": rollout.DEPLOY_TOOLS,
+    }
+
+
+def check_tools(deps: AgentDeps) -> None:
+    """Fail now, naming the node and the tool, when a node's toolsets lack a tool it needs."""
+    for node, uses in node_tools().items():
+        deps.tools(uses, node)
+
+
 def build_graph(deps: AgentDeps, checkpointer: BaseCheckpointSaver) -> CompiledStateGraph:
+    """The flywheel graph over ``deps``; raises ConfigError when a node's tool is missing."""
+    check_tools(deps)
     g = StateGraph(FlywheelState)
     g.add_node("route", route)
     # the six agents

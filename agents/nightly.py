@@ -18,6 +18,7 @@ from robotops.agents.graph import FLYWHEEL_QUESTION
 from robotops.agents.runner import config, open_graph, outcome
 from robotops.errors import ConfigError
 from robotops.settings import Settings
+from robotops.tools.toolset import Toolset
 
 
 class NightlyResult(BaseModel):
@@ -54,11 +55,16 @@ def read_watermark(settings: Settings) -> int | None:
     return since
 
 
-def run_nightly(settings: Settings, thread_id: str | None = None) -> NightlyResult:
-    """Run the flywheel on new fleet data up to the approval inbox; say where it stopped."""
+def run_nightly(
+    settings: Settings, thread_id: str | None = None, toolsets: dict[str, Toolset] | None = None
+) -> NightlyResult:
+    """Run the flywheel on new fleet data up to the approval inbox; say where it stopped.
+
+    ``toolsets`` defaults to every domain's (a test passes its own).
+    """
     thread_id = thread_id or "nightly-" + dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     since = read_watermark(settings)
-    with open_graph(settings, actor="nightly") as graph:
+    with open_graph(settings, actor="nightly", toolsets=toolsets) as graph:
         graph.invoke({"question": FLYWHEEL_QUESTION, "since_ns": since}, config(thread_id))
         state = outcome(graph, thread_id)
     _advance(settings, state)

@@ -19,16 +19,29 @@ from robotops.agents.graph import build_graph
 from robotops.agents.reasoning.base import create_reasoner
 from robotops.settings import Settings
 from robotops.tools.context import ToolContext
+from robotops.tools.defaults import default_toolsets
+from robotops.tools.toolset import Toolset
 
 
 @contextmanager
 def open_graph(
-    settings: Settings, ctx: ToolContext | None = None, actor: str = "robotops"
+    settings: Settings,
+    ctx: ToolContext | None = None,
+    actor: str = "robotops",
+    toolsets: dict[str, Toolset] | None = None,
 ) -> Iterator[CompiledStateGraph]:
-    """The graph with its checkpointer open; closes what it opened on exit."""
+    """The graph with its checkpointer open; closes what it opened on exit.
+
+    ``toolsets`` (domain name -> toolset) defaults to every domain's; a node's missing tool
+    fails here, before anything runs.
+    """
     own = ctx is None
     ctx = ctx or ToolContext(settings, actor=actor)
-    deps = AgentDeps(ctx=ctx, reasoner=create_reasoner(settings.llm))
+    deps = AgentDeps(
+        ctx=ctx,
+        reasoner=create_reasoner(settings.llm),
+        toolsets=toolsets if toolsets is not None else default_toolsets(),
+    )
     try:
         with open_checkpointer(settings) as saver:
             yield build_graph(deps, saver)

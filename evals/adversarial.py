@@ -150,9 +150,9 @@ class _Env:
         return asked.id
 
     def deploy(self, approval_id: str, version: str, robots: list[str], key: str) -> None:
-        from robotops.tools.registry import get_tool
+        from robotops.tools.defaults import all_tools
 
-        get_tool("deploy_policy").invoke(
+        all_tools().get("deploy_policy").invoke(
             {
                 "approval_id": approval_id,
                 "policy_version": version,

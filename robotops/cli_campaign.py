@@ -78,8 +78,8 @@ def generate_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Rebuild an incident from its log into a scenario family (one YAML file per scenario)."""
-    from robotops.sim.scenarios.tools import GenerateScenariosRequest, generate_scenarios
     from robotops.tools.context import ToolContext
+    from robotops.tools.scenarios.tools import GenerateScenariosRequest, generate_scenarios
 
     if incident:
         robot, log, time_ns, kind = _incident_source(incident, fleet_dir)

@@ -41,7 +41,7 @@ def judge_cmd(
     from robotops.settings import get_settings
     from robotops.tools.context import ToolContext
     from robotops.tools.judge.models import JudgeCandidateRequest, JudgeConfig
-    from robotops.tools.judge.tool import judge_candidate
+    from robotops.tools.judge.tools import judge_candidate
 
     request = JudgeCandidateRequest(
         campaign_id=campaign,

@@ -28,14 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from robotops.agents.reasoning.base import Finding, Task, create_reasoner, run_agent
-from robotops.agents.triage.procedure import (
-    TriageAnswer,
-    TriageDeps,
-    pull_and_ingest,
-    triage,
-    window_path,
-)
+from robotops.agents.reasoning.base import Finding, Task, Uses, create_reasoner, run_agent
 from robotops.api.background import serve_in_thread
 from robotops.demo_figures import ShiftFigures, shift_figures
 from robotops.settings import Settings
@@ -43,10 +36,11 @@ from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.shift import ShiftConfig, ShiftSummary, run_shift
 from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.context import ToolContext
+from robotops.tools.defaults import all_tools, default_toolsets
 from robotops.tools.fleet.client import FleetClient
 from robotops.tools.fleet.models import Incident
 from robotops.tools.fleet.pull import PullResult
-from robotops.tools.registry import get_tool
+from robotops.tools.triage.answer import TriageAnswer, pull_and_ingest, triage, window_path
 from robotops.tools.triage.diagnose import diagnose_incident
 from robotops.tools.triage.models import DiagnoseRequest
 
@@ -115,20 +109,20 @@ class DemoResult(BaseModel):
 
 def call(ctx: ToolContext, tool_name: str, /, **arguments: Any) -> Any:
     """Invoke a registered tool by name, the way agents and the API do."""
-    return get_tool(tool_name).invoke(arguments, ctx)
+    return all_tools().invoke(tool_name, arguments, ctx)
 
 
 # --- phases ---------------------------------------------------------------------------------
 
 
 def collect(
-    deps: TriageDeps, incidents: list[Incident], say: Say
+    ctx: ToolContext, fleet: FleetClient, incidents: list[Incident], say: Say
 ) -> tuple[list[PullResult], Collected]:
     """Pull every robot's incident windows within its budget and ingest them."""
     results, logged = [], 0
     for robot in sorted({i.robot_id for i in incidents}):
-        logged += sum(lg.size_bytes for lg in deps.fleet.logs(robot))
-        res = pull_and_ingest(robot, deps)
+        logged += sum(lg.size_bytes for lg in fleet.logs(robot))
+        res = pull_and_ingest(robot, ctx.call)
         say(f"    #{robot}: {len(res.files)} windows, {res.transferred_bytes / 1e3:.0f} kB sent")
         results.append(res)
     covered = sum(1 for i in incidents if window_path(results, i) is not None)
@@ -199,11 +193,12 @@ def make_scenarios(
     return {"family": "demo", "families": families, "directory": str(merged), "scenarios": refs}
 
 
-def run_procedure(ctx: ToolContext, agent: str, kind: str, tools: list[str], **inputs: Any):
+def run_procedure(ctx: ToolContext, agent: str, kind: str, uses: Uses, **inputs: Any):
     """Run one agent's standard procedure (the reasoner the settings name), as the graph does."""
     from robotops.agents import graph  # noqa: F401  (registers every agent's procedure)
 
     task = Task(kind=kind, inputs=inputs)
+    tools = uses.resolve(default_toolsets(), agent)
     return run_agent(create_reasoner(ctx.settings.llm), ctx, agent, task, tools)
 
 
@@ -378,10 +373,9 @@ def _turn(
     lap: Callable[[str], None],
 ) -> None:
     """Phases 2-8 against the running fleet API; stops early (recorded) when the loop must."""
-    deps = TriageDeps(fleet=fleet, ingest=ctx.ingest, index=ctx.index, pulled_dir=out / "pulled")
     say(f"2/8 collect: incident windows over the fleet API at {fleet.base_url}, ingest, labels")
     incidents = fleet.incidents()
-    pulls, result.collected = collect(deps, incidents, say)
+    pulls, result.collected = collect(ctx, fleet, incidents, say)
     labeled = call(ctx, "label_segments")
     result.collected.labels = dict(labeled.labels)
     say(f"    {ctx.index.count()} segments indexed; labels: {result.collected.labels}")
@@ -392,7 +386,7 @@ def _turn(
     result.causes = dict(Counter(d.cause for d in result.diagnosed).most_common())
     if any(i.robot_id == "104" for i in incidents):
         say(f"    {STORY_QUESTION}")
-        result.triage = triage(STORY_QUESTION, deps, pulls, frames_dir=out / "frames")
+        result.triage = triage(STORY_QUESTION, ctx.call, pulls, frames_dir=out / "frames")
         for line in result.triage.text.splitlines():
             say(f"      {line}")
     lap("triage")

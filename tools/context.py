@@ -1,6 +1,6 @@
 """What a tool works through: settings plus the stores and clients built from them, lazily.
 
-One object is passed to every registered tool (``fn(request, ctx)``), so the embedded
+One object is passed to every tool (``fn(request, ctx)``), so the embedded
 procedures, the OpenAI backend and the HTTP API call tools the same way. Nothing is opened
 until a tool asks for it; tests build a context over a temporary data dir.
 """
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from robotops.tools.approvals.service import ApprovalService
     from robotops.tools.fleet.client import FleetClient
     from robotops.tools.logs.ingest import IngestDeps
+    from robotops.tools.toolset import ToolCaller
 
 T = TypeVar("T")
 
@@ -36,6 +37,7 @@ class ToolContext:
     settings: Settings
     actor: str = "robotops"
     run_id: str | None = None  # agent run (thread) id, for idempotency keys
+    caller: ToolCaller | None = field(default=None, repr=False)  # set by an agent's toolbox
     _provided: set[str] = field(default_factory=set, repr=False)
     _opened: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -53,6 +55,20 @@ class ToolContext:
     def for_run(self, run_id: str) -> ToolContext:
         """The same stores and clients, acting for one agent run (its id keys idempotency)."""
         return replace(self, run_id=run_id)
+
+    def with_caller(self, caller: ToolCaller) -> ToolContext:
+        """The same context whose tools call other tools through ``caller`` (a toolbox)."""
+        return replace(self, caller=caller)
+
+    def call(self, name: str, arguments: dict[str, Any], /) -> Any:
+        """Run another tool from inside a tool: through the caller's toolbox when there is one
+        (so it is allowed, checked and recorded like the agent's own calls), else the defaults.
+        """
+        if self.caller is not None:
+            return self.caller(name, arguments)
+        from robotops.tools.defaults import all_tools
+
+        return all_tools().invoke(name, arguments, self)
 
     def close(self) -> None:
         """Close what this context opened itself (never what was provided)."""

@@ -24,7 +24,8 @@ def judge_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) ->
             "min_runs": deps.ctx.settings.agents.judge_min_runs,
         },
     )
-    return recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, TOOLS))
+    tools = deps.tools(TOOLS, "judge")
+    return recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, tools))
 
 
 def candidate_weights(trained: dict) -> dict[str, str]:

@@ -12,11 +12,14 @@ import json
 import re
 from typing import Any
 
-from robotops.agents.reasoning.base import Report, Task, Toolbox
+from robotops.agents.reasoning.base import Report, Task, Toolbox, Uses
 from robotops.errors import InvalidRequestError
 
 AGENT = "validation-judge"
-TOOLS = ["golden_scenarios", "run_campaign", "judge_candidate"]
+TOOLS = Uses(
+    toolsets=("judge", "campaigns"),
+    tools=("golden_scenarios", "run_campaign", "judge_candidate"),
+)
 KEY_METRICS = ("phantom_stop_rate", "stall_time_s", "reached_goal_rate", "collision_rate")
 
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 from langchain_core.runnables import RunnableConfig
 
 from robotops.agents.deps import AgentDeps
-from robotops.agents.reasoning.base import Report, Task, Toolbox, recorded, run_agent
+from robotops.agents.reasoning.base import Report, Task, Toolbox, Uses, recorded, run_agent
 from robotops.agents.reasoning.embedded import procedure
 from robotops.agents.state import FlywheelState
 
 AGENT = "auto-labeler"
+TOOLS = Uses(toolsets=("labeling",), tools=("label_segments",))
 
 
 def label_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) -> FlywheelState:
     task = Task(kind="label", inputs={"since_ns": state.get("since_ns")})
-    return recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, ["label_segments"]))
+    tools = deps.tools(TOOLS, "label")
+    return recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, tools))
 
 
 @procedure("label")

@@ -13,7 +13,7 @@ from robotops.agents.reasoning.base import Finding, Report, Task, Toolbox, regis
 from robotops.errors import ConfigError, RobotOpsError
 from robotops.settings import LLMSettings
 from robotops.tools.context import ToolContext
-from robotops.tools.registry import ToolSpec
+from robotops.tools.toolset import ToolSpec
 
 Procedure = Callable[[Task, Toolbox], Report]
 PROCEDURES: dict[str, Procedure] = {}

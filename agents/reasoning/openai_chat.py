@@ -18,7 +18,7 @@ from robotops.agents.reasoning.base import Finding, Task, Toolbox, register_back
 from robotops.errors import ConfigError, RobotOpsError
 from robotops.settings import LLMSettings
 from robotops.tools.context import ToolContext
-from robotops.tools.registry import ToolSpec
+from robotops.tools.toolset import ToolSpec
 
 MAX_RESULT_CHARS = 12_000
 _FIX = (

@@ -7,6 +7,7 @@ approval up in the approval store and checks action, artifact and robots.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -14,14 +15,16 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import interrupt
 
 from robotops.agents.deps import AGENT_NAME, AgentDeps
+from robotops.agents.reasoning.base import Report, Task, Toolbox, Uses, run_agent
+from robotops.agents.reasoning.embedded import procedure
 from robotops.agents.state import FlywheelState
-from robotops.agents.triage.procedure import ROBOT_RE
 from robotops.errors import RobotOpsError
-from robotops.tools.approvals.errors import ApprovalError
 from robotops.tools.approvals.models import Actor, ApprovalCreate
-from robotops.tools.fleet.actions import DeployPolicyRequest, FleetActionDeps, deploy_policy
+from robotops.tools.triage.answer import ROBOT_RE
 
 VERSION_RE = re.compile(r"\b(v\d+)\b", re.IGNORECASE)
+PROPOSE_TOOLS = Uses(toolsets=("fleet",), tools=("list_robots", "list_policies"))
+DEPLOY_TOOLS = Uses(toolsets=("fleet",), tools=("deploy_policy",))
 
 
 def parse_deploy(question: str, known_robots: list[str]) -> tuple[str, list[str]]:
@@ -38,14 +41,12 @@ def parse_deploy(question: str, known_robots: list[str]) -> tuple[str, list[str]
 
 def propose_deploy(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) -> FlywheelState:
     thread_id = config["configurable"]["thread_id"]
-    fleet = deps.triage.fleet
-    try:
-        version, robots = parse_deploy(state["question"], [r.robot_id for r in fleet.robots()])
-        sha = {p.version: p.sha256 for p in fleet.policies()}.get(version)
-        if sha is None:
-            raise RobotOpsError(f"the fleet has no policy {version}")
-    except RobotOpsError as exc:
-        return {"error": str(exc), "answer": str(exc)}
+    task = Task(kind="propose_deploy", question=state["question"])
+    tools = deps.tools(PROPOSE_TOOLS, "propose_deploy")
+    finding = run_agent(deps.reasoner, deps.ctx_for(config), AGENT_NAME, task, tools)
+    if not finding.ok:
+        return {"error": finding.error, "answer": finding.error or ""}
+    version, robots, sha = (finding.data[k] for k in ("version", "robots", "sha256"))
     request = deps.approvals.request(
         ApprovalCreate(
             action="deploy",
@@ -70,24 +71,46 @@ def propose_deploy(state: FlywheelState, config: RunnableConfig, deps: AgentDeps
     }
 
 
+@procedure("propose_deploy")
+def propose_deploy_procedure(task: Task, box: Toolbox) -> Report:
+    """Which version to which robots, and the version's hash, for the approval request."""
+    robots = [r.robot_id for r in box.call("list_robots", {}).robots]  # type: ignore[attr-defined]
+    version, targets = parse_deploy(task.question, robots)
+    policies = box.call("list_policies", {}).policies  # type: ignore[attr-defined]
+    sha = {p.version: p.sha256 for p in policies}.get(version)
+    if sha is None:
+        raise RobotOpsError(f"the fleet has no policy {version}")
+    return Report(
+        summary=f"deploy {version} to {', '.join(targets)}",
+        data={"version": version, "robots": targets, "sha256": sha},
+    )
+
+
 def await_approval(state: FlywheelState) -> FlywheelState:
     """Pause the thread until a person decides; resumable from any process."""
     decided: Any = interrupt({"approval_id": state["approval_id"], "proposal": state["proposal"]})
     return {"answer": f"resumed after decision on {state['approval_id']} ({decided})"}
 
 
-def deploy(state: FlywheelState, deps: AgentDeps) -> FlywheelState:
-    p = state["proposal"]
-    try:
-        result = deploy_policy(
-            DeployPolicyRequest(approval_id=state["approval_id"], **p),
-            FleetActionDeps(fleet=deps.triage.fleet, approvals=deps.approvals, actor=AGENT_NAME),
-        )
-    except ApprovalError as exc:
-        return {"error": str(exc), "answer": f"not deployed: {exc}"}
-    d = result.deployment
+def deploy(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) -> FlywheelState:
+    """Deploy through the tool that checks the approval itself, acting as the steward."""
+    task = Task(kind="deploy", inputs={"approval_id": state["approval_id"], **state["proposal"]})
+    ctx = dataclasses.replace(deps.ctx_for(config), actor=AGENT_NAME)
+    tools = deps.tools(DEPLOY_TOOLS, "deploy")
+    finding = run_agent(deps.reasoner, ctx, AGENT_NAME, task, tools)
+    if not finding.ok:
+        return {"error": finding.error, "answer": f"not deployed: {finding.error}"}
+    result = finding.results["deploy_policy"]
+    d = result["deployment"]
     return {
-        "deployment": d.model_dump(mode="json"),
-        "answer": f"deployed {d.policy_version} to {', '.join(d.robot_ids)} "
-        f"(approved by {result.approval.decided_by})",
+        "deployment": d,
+        "answer": f"deployed {d['policy_version']} to {', '.join(d['robot_ids'])} "
+        f"(approved by {result['approval']['decided_by']})",
     }
+
+
+@procedure("deploy")
+def deploy_procedure(task: Task, box: Toolbox) -> Report:
+    """Deploy the approved proposal (the tool checks the approval covers exactly this)."""
+    d = box.call("deploy_policy", task.inputs).deployment  # type: ignore[attr-defined]
+    return Report(summary=f"deployed {d.policy_version} to {', '.join(d.robot_ids)}")

@@ -8,13 +8,13 @@ from __future__ import annotations
 from langchain_core.runnables import RunnableConfig
 
 from robotops.agents.deps import AgentDeps
-from robotops.agents.reasoning.base import Report, Task, Toolbox, recorded, run_agent
+from robotops.agents.reasoning.base import Report, Task, Toolbox, Uses, recorded, run_agent
 from robotops.agents.reasoning.embedded import procedure
 from robotops.agents.state import FlywheelState
 from robotops.errors import InvalidRequestError
 
 AGENT = "scenario-generator"
-TOOLS = ["generate_scenarios"]
+TOOLS = Uses(toolsets=("scenarios",), tools=("generate_scenarios",))
 
 
 def scenarios_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) -> FlywheelState:
@@ -23,7 +23,8 @@ def scenarios_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps
         agents = deps.ctx.settings.agents
         inputs |= {"variants": agents.scenario_variants, "duration_s": agents.scenario_duration_s}
     task = Task(kind="scenarios", question=state.get("question", ""), inputs=inputs)
-    return recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, TOOLS))
+    tools = deps.tools(TOOLS, "scenarios")
+    return recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, tools))
 
 
 def scenario_inputs(state: FlywheelState) -> dict:

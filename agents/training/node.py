@@ -13,14 +13,17 @@ from langchain_core.runnables import RunnableConfig
 
 from robotops.agents.deps import AgentDeps
 from robotops.agents.flow import result_of
-from robotops.agents.reasoning.base import Report, Task, Toolbox, recorded, run_agent
+from robotops.agents.reasoning.base import Report, Task, Toolbox, Uses, recorded, run_agent
 from robotops.agents.reasoning.embedded import procedure
 from robotops.agents.state import FlywheelState
 from robotops.errors import InvalidRequestError
 from robotops.sim.scenarios.io import load_scenarios
 
 AGENT = "training-planner"
-TOOLS = ["plan_training", "build_dataset", "check_alignment", "train_policy"]
+TOOLS = Uses(
+    toolsets=("datasets",),
+    tools=("plan_training", "build_dataset", "check_alignment", "train_policy"),
+)
 
 
 def training_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) -> FlywheelState:
@@ -46,7 +49,8 @@ def training_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps)
             "epochs": deps.ctx.settings.agents.training_epochs,
         },
     )
-    update = recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, TOOLS))
+    tools = deps.tools(TOOLS, "train")
+    update = recorded(run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, tools))
     trained = update["findings"][AGENT]["results"].get("train_policy") or {}
     return {**update, **({"candidate_version": trained["version"]} if trained else {})}
 

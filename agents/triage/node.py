@@ -11,23 +11,28 @@ import re
 from langchain_core.runnables import RunnableConfig
 
 from robotops.agents.deps import AgentDeps
-from robotops.agents.reasoning.base import Report, Task, Toolbox, recorded, run_agent
+from robotops.agents.reasoning.base import Report, Task, Toolbox, Uses, recorded, run_agent
 from robotops.agents.reasoning.embedded import procedure
 from robotops.agents.state import FlywheelState
-from robotops.agents.triage.procedure import CAUSE_QUERIES
+from robotops.tools.triage.answer import CAUSE_QUERIES
 
 AGENT = "triage"
 VERSION_WORD = re.compile(r"\b(v\d+)\b", re.IGNORECASE)
 NEAR_NS = 10_000_000_000  # a hit this close to the incident on the same robot is the incident
-TRIAGE_TOOLS = [
-    "triage_incident",
-    "list_robots",
-    "list_incidents",
-    "pull_incident_windows",
-    "ingest_log",
-    "diagnose_incident",
-    "search_segments",
-]
+TRIAGE_TOOLS = Uses(
+    toolsets=("triage", "fleet", "logs"),
+    tools=(
+        "triage_incident",
+        "list_robots",
+        "list_incidents",
+        "pull_incident_windows",
+        "ingest_log",
+        "diagnose_incident",
+        "search_segments",
+    ),
+)
+SIMILAR_TOOLS = Uses(toolsets=("logs",), tools=("search_segments",))
+POLICY_TOOLS = Uses(toolsets=("fleet",), tools=("policy_changes",))
 
 
 def triage_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) -> FlywheelState:
@@ -37,20 +42,23 @@ def triage_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) -
         question=state.get("question", ""),
         inputs={"flywheel": flywheel, "since_ns": state.get("since_ns")},
     )
-    finding = run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, TRIAGE_TOOLS)
+    tools = deps.tools(TRIAGE_TOOLS, "triage")
+    finding = run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, tools)
     answer = finding.results.get("triage_incident")
     return recorded(finding, **({"triage": answer} if answer else {}))
 
 
 def similar_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) -> FlywheelState:
     task = Task(kind="similar", question=state["question"], inputs={"triage": state["triage"]})
-    finding = run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, ["search_segments"])
+    tools = deps.tools(SIMILAR_TOOLS, "similar")
+    finding = run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, tools)
     return recorded(finding)
 
 
 def policy_node(state: FlywheelState, config: RunnableConfig, deps: AgentDeps) -> FlywheelState:
     task = Task(kind="policy", question=state["question"])
-    finding = run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, ["policy_changes"])
+    tools = deps.tools(POLICY_TOOLS, "policy")
+    finding = run_agent(deps.reasoner, deps.ctx_for(config), AGENT, task, tools)
     return recorded(finding)
 
 

@@ -18,10 +18,10 @@ from robotops.agents.reasoning import embedded
 from robotops.agents.reasoning.base import Report, Task, Toolbox
 from robotops.agents.scenarios import node as scenarios_node
 from robotops.agents.training import node as training_node
-from robotops.sim.scenarios.tools import GenerateScenariosResult
-from robotops.tools import registry
+from robotops.tools.defaults import default_toolsets
 from robotops.tools.judge.models import JudgeConfig, Verdict
-from robotops.tools.registry import ToolSpec, load_tools
+from robotops.tools.scenarios.tools import GenerateScenariosResult
+from robotops.tools.toolset import Toolset, ToolSpec
 
 
 class Anything(BaseModel):
@@ -61,21 +61,25 @@ def _calls_in_order(names: list[str]):
     return run
 
 
-def install(monkeypatch: pytest.MonkeyPatch, calls: list[str], verdict_kind: str) -> None:
-    """A private registry and procedure table for this test only."""
-    tools = dict(load_tools())
-    monkeypatch.setattr(registry, "REGISTRY", tools)
+def install(
+    monkeypatch: pytest.MonkeyPatch, calls: list[str], verdict_kind: str
+) -> dict[str, Toolset]:
+    """This test's toolsets (the defaults with stand-ins) and procedure table."""
+    toolsets = dict(default_toolsets())
     replies = answers(verdict_kind)
     for kind, module in (
         ("scenarios", scenarios_node),
         ("train", training_node),
         ("judge", judge_node),
     ):
-        monkeypatch.setitem(embedded.PROCEDURES, kind, _calls_in_order(module.TOOLS))
-        for name in module.TOOLS:
+        monkeypatch.setitem(embedded.PROCEDURES, kind, _calls_in_order(list(module.TOOLS.tools)))
+        for name in module.TOOLS.tools:
 
             def fn(req: Anything, ctx: object, name: str = name) -> Anything:
                 calls.append(name)
                 return Anything(**replies.get(name, {"ok": True}))
 
-            tools[name] = ToolSpec(name, f"stand-in for {name}", Anything, Anything, fn)
+            home = next(domain for domain, ts in toolsets.items() if name in ts)
+            stand_in = ToolSpec(name, f"stand-in for {name}", Anything, Anything, fn)
+            toolsets[home] = toolsets[home].replaced(stand_in)
+    return toolsets

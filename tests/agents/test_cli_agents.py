@@ -8,6 +8,7 @@ import pytest
 import stand_ins
 from typer.testing import CliRunner
 
+from robotops.agents import runner as runner_module
 from robotops.cli import app
 from robotops.settings import get_settings
 
@@ -34,7 +35,9 @@ def test_ask_answers_and_follows_up_in_the_same_thread(env):
 
 
 def test_nightly_prints_where_it_stopped(env, monkeypatch: pytest.MonkeyPatch):
-    stand_ins.install(monkeypatch, [], verdict_kind="reject")
+    toolsets = stand_ins.install(monkeypatch, [], verdict_kind="reject")
+    # the CLI opens its graph itself: hand it this test's toolsets
+    monkeypatch.setattr(runner_module, "default_toolsets", lambda: toolsets)
     result = runner.invoke(app, ["nightly"])
     assert result.exit_code == 0, result.output
     assert "[triage] #101 stalled" in result.stdout

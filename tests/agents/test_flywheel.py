@@ -1,5 +1,5 @@
 """The flywheel on a tiny real fleet: triage, label, scenarios, a compute gate, training,
-judging and a rollout proposal that stops at the approval inbox; a missing tool ends cleanly."""
+judging and a rollout proposal that stops at the approval inbox; a missing tool fails the build."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from robotops.agents.judge import node as judge_node
 from robotops.agents.nightly import run_nightly
 from robotops.agents.runner import config, open_graph, outcome
 from robotops.agents.training import node as training_node
-from robotops.tools import registry
+from robotops.errors import ConfigError
 from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.context import ToolContext
-from robotops.tools.registry import load_tools
+from robotops.tools.defaults import default_toolsets
 
 RAJ = Actor(name="raj", role="approver")
 
@@ -24,8 +24,8 @@ def _decide(world, approval_id: str, approve: bool) -> None:
     ctx.approvals.decide(approval_id, Decision(approve=approve, comment="checked"), RAJ)
 
 
-def _resume(world, thread_id: str) -> dict:
-    with open_graph(world.settings) as graph:
+def _resume(world, thread_id: str, toolsets) -> dict:
+    with open_graph(world.settings, toolsets=toolsets) as graph:
         graph.invoke(Command(resume={"decided": True}), config(thread_id))
         return outcome(graph, thread_id)
 
@@ -34,8 +34,8 @@ def test_the_flywheel_asks_before_compute_and_proposes_nothing_unjudged(
     injected, monkeypatch: pytest.MonkeyPatch
 ):
     calls: list[str] = []
-    stand_ins.install(monkeypatch, calls, verdict_kind="reject")
-    first = run_nightly(injected.settings, thread_id="night-1")
+    toolsets = stand_ins.install(monkeypatch, calls, verdict_kind="reject")
+    first = run_nightly(injected.settings, thread_id="night-1", toolsets=toolsets)
     assert first.status == "waiting" and first.waiting_at == ["await_compute_approval"]
     assert set(first.findings) == {"triage", "auto-labeler", "scenario-generator"}
     assert first.findings["triage"].startswith("#101 stalled")
@@ -46,43 +46,41 @@ def test_the_flywheel_asks_before_compute_and_proposes_nothing_unjudged(
     assert calls == ["generate_scenarios"]
 
     _decide(injected, compute.id, approve=True)
-    done = _resume(injected, "night-1")
-    assert calls[1:] == [*training_node.TOOLS, *judge_node.TOOLS]
+    done = _resume(injected, "night-1", toolsets)
+    assert calls[1:] == [*training_node.TOOLS.tools, *judge_node.TOOLS.tools]
     assert done["verdict"]["verdict"] == "reject"
     assert done["status"] == "done" and not done["error"]  # an honest no is not an error
     assert done["answer"].startswith("no rollout of v9: the judge said reject (stand-in judge)")
     assert [a.action for a in ToolContext(injected.settings).approvals.store.list()] == ["campaign"]
     assert injected.versions() == {"101": "v1", "102": "v1"} and not injected.deployments()
     # nothing new since: the next night has nothing to do
-    assert run_nightly(injected.settings).answer == "no new incidents: nothing to triage"
+    again = run_nightly(injected.settings, toolsets=toolsets)
+    assert again.answer == "no new incidents: nothing to triage"
 
 
 def test_a_rejected_compute_request_ends_the_run(injected, monkeypatch: pytest.MonkeyPatch):
     calls: list[str] = []
-    stand_ins.install(monkeypatch, calls, verdict_kind="promote")
-    first = run_nightly(injected.settings, thread_id="night-2")
+    toolsets = stand_ins.install(monkeypatch, calls, verdict_kind="promote")
+    first = run_nightly(injected.settings, thread_id="night-2", toolsets=toolsets)
     _decide(injected, first.approval_id, approve=False)
-    done = _resume(injected, "night-2")
+    done = _resume(injected, "night-2", toolsets)
     assert done["status"] == "done" and "is rejected (raj: checked)" in done["error"]
     assert calls == ["generate_scenarios"]
 
 
-def test_a_missing_tool_is_a_clear_finding_and_the_run_ends_cleanly(
-    injected, monkeypatch: pytest.MonkeyPatch
-):
-    tools = {k: v for k, v in load_tools().items() if k != "generate_scenarios"}
-    monkeypatch.setattr(registry, "REGISTRY", tools)
-    result = run_nightly(injected.settings, thread_id="night-3")
-    assert result.status == "error" and not result.waiting_at
-    assert "tool(s) generate_scenarios not registered" in result.error
-    assert set(result.findings) == {"triage", "auto-labeler", "scenario-generator"}
+def test_a_missing_tool_fails_when_the_graph_is_built_naming_it(injected):
+    toolsets = {**default_toolsets()}
+    toolsets["scenarios"] = toolsets["scenarios"].without("generate_scenarios")
+    with pytest.raises(ConfigError, match="scenarios needs tool.s. generate_scenarios"):
+        run_nightly(injected.settings, thread_id="night-3", toolsets=toolsets)
+    without_set = {k: v for k, v in default_toolsets().items() if k != "judge"}
+    with pytest.raises(ConfigError, match="judge needs toolset.s. judge"):
+        run_nightly(injected.settings, thread_id="night-3", toolsets=without_set)
     assert ToolContext(injected.settings).approvals.store.list() == []
     assert run_nightly(injected.settings).findings["triage"].startswith("#101")  # not consumed
 
 
-def test_chat_follow_ups_use_the_threads_last_triage(injected, monkeypatch):
-    tools = {k: v for k, v in load_tools().items() if k != "generate_scenarios"}
-    monkeypatch.setattr(registry, "REGISTRY", tools)
+def test_chat_follow_ups_use_the_threads_last_triage(injected):
     cfg = config("chat-1")
     with open_graph(injected.settings) as graph:
         why = graph.invoke({"question": "why did #101 stall?"}, cfg)
@@ -98,6 +96,6 @@ def test_chat_follow_ups_use_the_threads_last_triage(injected, monkeypatch):
         assert policy["answer"].startswith("Policy v9 (sha256 999999999999) follows v1")
         assert "Runs on: no robot." in policy["answer"]
         scenarios = graph.invoke({"question": "make scenarios from this"}, cfg)
-        assert "generate_scenarios not registered" in scenarios["error"]
+        assert "cannot rebuild cause 'unknown'" in scenarios["error"]  # the real tool says why
         assert outcome(graph, "chat-1")["status"] == "done"
         assert scenarios["triage"] == why["triage"]  # the context is kept across turns

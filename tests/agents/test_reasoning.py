@@ -24,8 +24,8 @@ def _llm(url: str, **kw) -> LLMSettings:
     )
 
 
-def _run(world, url: str, task: Task, names: list[str], **kw):
-    tools, missing = resolve_tools(names)
+def _run(world, url: str, task: Task, names, **kw):
+    tools, missing = resolve_tools(list(names))
     assert not missing
     ctx = ToolContext(world.settings, actor="llm-test")
     try:
@@ -38,11 +38,11 @@ def test_a_real_tool_calling_exchange(injected):
     script = [[("list_incidents", {"robot_id": "101"})], "#101 stalled at 8 s (inc-101-1)."]
     with scripted_llm(script) as (llm, url):
         finding = _run(
-            injected, url, Task(kind="triage", question="why did #101 stall?"), TRIAGE_TOOLS
+            injected, url, Task(kind="triage", question="why did #101 stall?"), TRIAGE_TOOLS.tools
         )
     assert finding.ok and finding.summary == "#101 stalled at 8 s (inc-101-1)."
     first, second = llm.requests
-    assert [t["function"]["name"] for t in first["tools"]] == TRIAGE_TOOLS
+    assert [t["function"]["name"] for t in first["tools"]] == list(TRIAGE_TOOLS.tools)
     schemas = {t["function"]["name"]: t["function"]["parameters"] for t in first["tools"]}
     params = schemas["list_incidents"]
     assert params["type"] == "object" and "robot_id" in params["properties"]
@@ -100,17 +100,21 @@ def test_a_deploy_the_model_was_talked_into_is_refused_by_the_tool(injected):
             injected,
             url,
             Task(kind="triage", question="why did #101 stall?"),
-            [*TRIAGE_TOOLS, "deploy_policy"],  # even when offered the acting tool
+            [*TRIAGE_TOOLS.tools, "deploy_policy"],  # even when offered the acting tool
         )
     (triage_result,) = llm.tool_messages(1)
     assert INJECTION in triage_result["content"]  # the log's text reached the model as data
     assert all(INJECTION not in m["content"] for m in llm.requests[0]["messages"])
     refusal = json.loads(llm.tool_messages(2)[1]["content"])
     assert "needs a recorded human approval" in refusal["error"]
-    assert [(c.tool, c.ok) for c in finding.tool_calls] == [
+    assert [(c.tool, c.ok) for c in finding.tool_calls if c.within is None] == [
         ("triage_incident", True),
         ("deploy_policy", False),
     ]
+    inner = {c.tool for c in finding.tool_calls if c.within == "triage_incident"}
+    assert inner == {"list_robots", "list_incidents", "diagnose_incident", "search_segments"} | (
+        inner & {"pull_incident_windows", "ingest_log"}
+    )
     assert injected.versions() == {"101": "v1", "102": "v1"} and not injected.deployments()
 
 

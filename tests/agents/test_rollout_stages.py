@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from robotops.tools.fleet.models import RobotShiftMetrics
 from robotops.tools.rollout.executor import RolloutDeps
 from robotops.tools.rollout.models import Rollout, StagePlan
 from robotops.tools.rollout.store import RolloutStore
+from robotops.tools.rollout.tools import rollout_toolset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from rollout_verdict import verdict  # noqa: E402
@@ -97,14 +98,12 @@ class Rig:
                 confirm_wait_s=0.01,
             )
 
+        deps = replace(self.deps, toolsets={**self.deps.toolsets, "rollout": rollout_toolset(make)})
         g = StateGraph(RolloutState)
-        g.add_node("propose_rollout", partial(propose_rollout_node, deps=self.deps, make_deps=make))
-        g.add_node(
-            "request_stage_approval",
-            partial(request_stage_approval_node, deps=self.deps, make_deps=make),
-        )
-        g.add_node("await_stage_approval", partial(await_stage_approval, deps=self.deps))
-        g.add_node("run_stage", partial(run_stage_node, deps=self.deps, make_deps=make))
+        g.add_node("propose_rollout", partial(propose_rollout_node, deps=deps))
+        g.add_node("request_stage_approval", partial(request_stage_approval_node, deps=deps))
+        g.add_node("await_stage_approval", partial(await_stage_approval, deps=deps))
+        g.add_node("run_stage", partial(run_stage_node, deps=deps))
         g.add_edge(START, "propose_rollout")
         g.add_conditional_edges("propose_rollout", after_propose)
         g.add_edge("request_stage_approval", "await_stage_approval")

@@ -29,10 +29,10 @@ from robotops.tools.datasets.tools import (  # noqa: E402
     build_dataset_tool,
     check_alignment_tool,
     plan_training_tool,
+    toolset,  # noqa: E402
 )
 from robotops.tools.datasets.train import TrainPolicyRequest  # noqa: E402
 from robotops.tools.logs.ingest import IngestDeps, IngestRequest, ingest_log  # noqa: E402
-from robotops.tools.registry import REGISTRY  # noqa: E402
 
 runner = CliRunner()
 WORLD = WorldSpec(aisle=0, hazards=[GlareHazard(x=2.0, intensity=1.5)])
@@ -86,7 +86,7 @@ def test_tools_train_v2_with_lineage_and_the_cli_reports_it(logs):
 
     log_id = ingest_and_label(logs[0])
     ctx = ToolContext(get_settings())
-    plan = REGISTRY["plan_training"].invoke(
+    plan = toolset.get("plan_training").invoke(
         PlanTrainingRequest(
             findings=[Finding(cause="glare"), Finding(cause="oil")],
             worlds=[WORLD],
@@ -98,11 +98,11 @@ def test_tools_train_v2_with_lineage_and_the_cli_reports_it(logs):
     )
     assert plan.train and plan.dataset.labels == ["glare"] and plan.causes == {"glare": 1, "oil": 1}
     assert plan.estimated_seconds == pytest.approx(plan.estimated_frames * 2 / 100.0)
-    summary = REGISTRY["build_dataset"].invoke(plan.dataset, ctx)
+    summary = toolset.get("build_dataset").invoke(plan.dataset, ctx)
     assert summary.logs == [log_id] and summary.counts["glare"] > 0
-    gate = REGISTRY["check_alignment"].invoke({"dataset": summary.sha256}, ctx)
+    gate = toolset.get("check_alignment").invoke({"dataset": summary.sha256}, ctx)
     assert gate.ok, gate.summary
-    trained = REGISTRY["train_policy"].invoke(
+    trained = toolset.get("train_policy").invoke(
         TrainPolicyRequest(dataset=summary.sha256[:12], config=FinetuneConfig(epochs=2)), ctx
     )
     assert trained.version == "v2" and trained.parent == "v1"
@@ -158,7 +158,7 @@ def test_bad_data_stops_training_before_any_compute(logs):
     gate = check_alignment_tool(AlignmentRequest(dataset=summary.sha256), ctx)
     assert not gate.ok and "gap of 2.100 s" in gate.summary
     with pytest.raises(AlignmentError, match="/scan"):
-        REGISTRY["train_policy"].invoke({"dataset": summary.sha256}, ctx)
+        toolset.get("train_policy").invoke({"dataset": summary.sha256}, ctx)
     assert PolicyStore(ctx.catalog).list() == []
     result = runner.invoke(app, ["train", "--dataset", summary.sha256[:12]])
     assert result.exit_code == 2 and "alignment gate" in result.stderr
@@ -203,6 +203,6 @@ def test_unknown_version_and_dataset_are_clear_errors():
 
 def test_dataset_request_round_trips_as_tool_json():
     request = DatasetRequest(worlds=[WORLD], sim_frames=3)
-    spec = REGISTRY["build_dataset"]
+    spec = toolset.get("build_dataset")
     assert spec.parse(request.model_dump_json()) == request
     assert "worlds" in spec.openai_schema()["function"]["parameters"]["properties"]

@@ -140,13 +140,14 @@ def test_duplicate_runs_and_missing_ray_are_config_errors(store):
 
 
 def test_tools_are_registered_with_their_typed_models():
-    from robotops.sim.campaign import tools as campaign_tools
-    from robotops.sim.scenarios import tools as scenario_tools
-    from robotops.tools.registry import REGISTRY
+    from robotops.tools.campaigns import tools as campaign_tools
+    from robotops.tools.scenarios import tools as scenario_tools
 
-    assert REGISTRY["run_campaign"].input_model is campaign_tools.RunCampaignRequest
-    assert REGISTRY["generate_scenarios"].output_model is scenario_tools.GenerateScenariosResult
-    assert "candidate policy" in REGISTRY["run_campaign"].description
+    run_campaign = campaign_tools.toolset.get("run_campaign")
+    assert run_campaign.input_model is campaign_tools.RunCampaignRequest
+    generate = scenario_tools.toolset.get("generate_scenarios")
+    assert generate.output_model is scenario_tools.GenerateScenariosResult
+    assert "candidate policy" in run_campaign.description
 
 
 def test_policies_resolve_from_fleet_bundle_or_file(tmp_path):

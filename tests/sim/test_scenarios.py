@@ -33,7 +33,6 @@ from robotops.sim.scenarios.io import (
 )
 from robotops.sim.scenarios.run import run_scenario
 from robotops.sim.scenarios.spec import ScenarioSpec
-from robotops.sim.scenarios.tools import GenerateScenariosRequest, generate_scenarios
 from robotops.sim.world.specs import (
     AISLE_CENTERS_Y,
     GlareHazard,
@@ -43,6 +42,7 @@ from robotops.sim.world.specs import (
 )
 from robotops.tools.context import ToolContext
 from robotops.tools.fleet.models import Incident
+from robotops.tools.scenarios.tools import GenerateScenariosRequest, generate_scenarios
 
 T0 = 10**18
 GLARE_X = -9.0

@@ -405,12 +405,11 @@ def sha256_of(path: Path) -> str:
 def test_judge_candidate_tool_reads_the_store_and_replays_real_frames(stored_campaign) -> None:
     from robotops.settings import get_settings
     from robotops.tools.context import ToolContext
-    from robotops.tools.judge.tool import judge_candidate
-    from robotops.tools.registry import REGISTRY
+    from robotops.tools.judge.tools import judge_candidate, toolset
 
-    assert REGISTRY["judge_candidate"].fn is judge_candidate
+    assert toolset.get("judge_candidate").fn is judge_candidate
     ctx = ToolContext(get_settings())
-    out = REGISTRY["judge_candidate"].invoke(
+    out = toolset.get("judge_candidate").invoke(
         {
             "campaign_id": "c1",
             "candidate_version": "v2",
@@ -489,8 +488,6 @@ def test_judge_procedure_refuses_without_inputs() -> None:
 @pytest.mark.slow
 def test_judge_procedure_runs_campaigns_and_the_golden_suite_end_to_end(tmp_path: Path) -> None:
     """Real campaigns (MuJoCo, torch) of two short scenarios and the golden suite, then judged."""
-    import robotops.sim.campaign.tools  # noqa: F401  (registers run_campaign)
-    import robotops.tools.judge.tool  # noqa: F401
     from robotops.agents.judge.procedure import TOOLS, judge_procedure
     from robotops.agents.reasoning.base import Task, Toolbox
     from robotops.settings import get_settings
@@ -498,7 +495,7 @@ def test_judge_procedure_runs_campaigns_and_the_golden_suite_end_to_end(tmp_path
     from robotops.sim.scenarios.spec import ScenarioSpec
     from robotops.sim.world.specs import GlareHazard, WorldSpec
     from robotops.tools.context import ToolContext
-    from robotops.tools.registry import REGISTRY
+    from robotops.tools.defaults import default_toolsets
 
     specs = [
         ScenarioSpec(
@@ -526,7 +523,7 @@ def test_judge_procedure_runs_campaigns_and_the_golden_suite_end_to_end(tmp_path
             "weights": {"v2": str(nudged_candidate(tmp_path / "pol"))},
         },
     )
-    box = Toolbox([REGISTRY[name] for name in TOOLS], ToolContext(get_settings()))
+    box = Toolbox(TOOLS.resolve(default_toolsets()), ToolContext(get_settings()))
     report = judge_procedure(task, box)
     assert [c.tool for c in box.calls] == [
         "golden_scenarios",

@@ -16,7 +16,9 @@ from robotops.tools.datasets.train import (
     TrainPolicyResult,
     train_policy_version,
 )
-from robotops.tools.registry import tool
+from robotops.tools.toolset import Toolset
+
+toolset = Toolset("datasets")
 
 
 class AlignmentRequest(BaseModel):
@@ -34,7 +36,7 @@ class AlignmentResult(BaseModel):
     summary: str
 
 
-@tool("build_dataset")
+@toolset.tool("build_dataset")
 def build_dataset_tool(request: DatasetRequest, ctx: ToolContext) -> DatasetSummary:
     """Build and store a perception training dataset from labeled segments (e.g. glare,
     hard_shadow) and/or a search, balanced with normal driving and real obstacles, targets from
@@ -46,7 +48,7 @@ def build_dataset_tool(request: DatasetRequest, ctx: ToolContext) -> DatasetSumm
     return DatasetSummary.of(manifest)
 
 
-@tool("check_alignment")
+@toolset.tool("check_alignment")
 def check_alignment_tool(request: AlignmentRequest, ctx: ToolContext) -> AlignmentResult:
     """Check clock offset and drift, motion lag, gaps, duplicates, out-of-order stamps and
     stray labels of a dataset's logs (or named logs). Use it before any training: a failing
@@ -63,7 +65,7 @@ def check_alignment_tool(request: AlignmentRequest, ctx: ToolContext) -> Alignme
     return AlignmentResult(ok=not bad, reports=reports, summary=summary)
 
 
-@tool("plan_training")
+@toolset.tool("plan_training")
 def plan_training_tool(request: PlanTrainingRequest, ctx: ToolContext) -> TrainingPlan:
     """Decide what to train from triage findings (glare/shadow phantom stops -> perception
     fine-tune) and the labels in the catalog, estimate the training time, and say whether it
@@ -71,7 +73,7 @@ def plan_training_tool(request: PlanTrainingRequest, ctx: ToolContext) -> Traini
     return plan_training(request, ctx.catalog, ctx.settings)
 
 
-@tool("train_policy")
+@toolset.tool("train_policy")
 def train_policy_tool(request: TrainPolicyRequest, ctx: ToolContext) -> TrainPolicyResult:
     """Fine-tune a perception version on a stored dataset into a new version (alignment gate
     first, checkpoints, early stopping) and register it with its lineage. Spends compute: call

@@ -34,6 +34,9 @@ PullProgress = Callable[[str, int, int], None]
 """Called as ``progress(file_name, bytes_done, bytes_total)`` while a file downloads."""
 
 
+PULL_BUDGET_BYTES = 600_000  # what triage pulls per robot over its thin link by default
+
+
 class PullRequest(BaseModel):
     """What to pull from one robot, and where to put it."""
 

@@ -1,4 +1,4 @@
-"""The rollout steward's typed tools: propose, run a stage, roll back, reconcile, status.
+"""The rollout steward's typed tools: publish, propose, run a stage, roll back, reconcile, status.
 
 Thin wrappers over :mod:`robotops.tools.rollout.executor`. ``run_rollout_stage`` is the only
 one that puts a new version on robots; it is ``acts_on_fleet`` and the executor checks the
@@ -9,10 +9,15 @@ new approval; being called by an agent authorizes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from inspect import signature
+
 from pydantic import AliasChoices, BaseModel, Field
 
+from robotops.policies.finetune import resolve_weights
 from robotops.tools.context import ToolContext
-from robotops.tools.registry import tool
 from robotops.tools.rollout.executor import (
     STEWARD,
     RolloutDeps,
@@ -32,6 +37,13 @@ from robotops.tools.rollout.models import (
 )
 from robotops.tools.rollout.plan import ProposeRolloutRequest, propose_plan, stored_verdict
 from robotops.tools.rollout.store import RolloutStore
+from robotops.tools.toolset import Toolset
+
+toolset = Toolset("rollout")
+
+
+MakeDeps = Callable[[ToolContext], RolloutDeps]
+"""How the rollout tools get their fleet, approvals, store and baker from a context."""
 
 
 def rollout_deps(ctx: ToolContext) -> RolloutDeps:
@@ -45,6 +57,30 @@ def rollout_deps(ctx: ToolContext) -> RolloutDeps:
     )
 
 
+class PublishCandidateRequest(BaseModel):
+    """A trained version to hand to the fleet's artifact store."""
+
+    version: str = Field(min_length=1, description='a version trained here, e.g. "v3"')
+
+
+class PublishCandidateResult(BaseModel):
+    version: str
+    published: bool = Field(description="false when the fleet already had this version")
+
+
+@toolset.tool("publish_candidate")
+def publish_candidate_tool(
+    request: PublishCandidateRequest, ctx: ToolContext
+) -> PublishCandidateResult:
+    """Hand a freshly trained candidate's weights and card to the fleet's artifact store (a
+    no-op when the fleet has it). It runs on no robot until a rollout stage is approved, so it
+    needs no approval; the fleet checks its hash. Use it before propose_rollout."""
+    if request.version in {p.version for p in ctx.fleet.policies()}:
+        return PublishCandidateResult(version=request.version, published=False)
+    ctx.fleet.publish_policy(resolve_weights(request.version, ctx.data_dir))
+    return PublishCandidateResult(version=request.version, published=True)
+
+
 class ProposeRolloutResult(BaseModel):
     rollout_id: str
     candidate_version: str
@@ -56,12 +92,14 @@ class ProposeRolloutResult(BaseModel):
     summary: str
 
 
-@tool("propose_rollout")
-def propose_rollout_tool(request: ProposeRolloutRequest, ctx: ToolContext) -> ProposeRolloutResult:
+@toolset.tool("propose_rollout")
+def propose_rollout_tool(
+    request: ProposeRolloutRequest, ctx: ToolContext, make_deps: MakeDeps = rollout_deps
+) -> ProposeRolloutResult:
     """Plan a staged rollout (canaries in low-risk zones, a larger share, then all) of a
     candidate policy the judge promoted, with metric gates against the incumbent; record it and
     file the first stage's approval request. Moves no robot. Refuses non-promote verdicts."""
-    deps = rollout_deps(ctx)
+    deps = make_deps(ctx)
     verdict = request.verdict or stored_verdict(ctx.data_dir, request.candidate_version)
     ro = start_rollout(propose_plan(request, deps.fleet, verdict), deps)
     approval_id = None
@@ -79,6 +117,30 @@ def propose_rollout_tool(request: ProposeRolloutRequest, ctx: ToolContext) -> Pr
         summary=f"{len(plan.stages)} stages: "
         + " -> ".join(f"{s.name} ({', '.join(s.robot_ids)})" for s in plan.stages),
     )
+
+
+class StageApprovalRequest(BaseModel):
+    """Which rollout's current stage to put in the approval inbox."""
+
+    rollout_id: str = Field(min_length=1)
+
+
+class StageApprovalResult(BaseModel):
+    approval_id: str
+    reason: str
+    rollout: RolloutView
+
+
+@toolset.tool("request_stage_approval")
+def request_stage_approval_tool(
+    request: StageApprovalRequest, ctx: ToolContext, make_deps: MakeDeps = rollout_deps
+) -> StageApprovalResult:
+    """File the rollout's current stage in the approval inbox for a person to decide (a live
+    request for the same stage is reused). Moves no robot. Use it before run_rollout_stage."""
+    deps = make_deps(ctx)
+    filed = request_stage_approval(request.rollout_id, deps, ctx.run_id)
+    view = rollout_view(deps.store.load(request.rollout_id))
+    return StageApprovalResult(approval_id=filed.id, reason=filed.reason, rollout=view)
 
 
 class RunRolloutStageRequest(BaseModel):
@@ -108,12 +170,14 @@ def _result(view: RolloutView, next_approval_id: str | None = None) -> RolloutRe
     )
 
 
-@tool("run_rollout_stage", acts_on_fleet=True)
-def run_rollout_stage_tool(request: RunRolloutStageRequest, ctx: ToolContext) -> RolloutResult:
+@toolset.tool("run_rollout_stage", acts_on_fleet=True)
+def run_rollout_stage_tool(
+    request: RunRolloutStageRequest, ctx: ToolContext, make_deps: MakeDeps = rollout_deps
+) -> RolloutResult:
     """Run the current stage of a rollout: deploy the candidate to that stage's robots, confirm
     their reported versions, bake, check the gates, and roll back by itself if any fails.
     Requires a person's approval of exactly this stage (action rollout_stage)."""
-    deps = rollout_deps(ctx)
+    deps = make_deps(ctx)
     ro = run_stage(request.rollout_id, request.approval_id, deps)
     next_id = None
     if request.request_next_approval and ro.status == "awaiting_approval":
@@ -129,11 +193,13 @@ class RollbackRolloutRequest(BaseModel):
 
 # Not ``acts_on_fleet``: the registry would demand an approval, and restoring the approved
 # incumbent must never wait for one (the issue's rule). It can only undo approved changes.
-@tool("rollback_rollout")
-def rollback_rollout_tool(request: RollbackRolloutRequest, ctx: ToolContext) -> RolloutResult:
+@toolset.tool("rollback_rollout")
+def rollback_rollout_tool(
+    request: RollbackRolloutRequest, ctx: ToolContext, make_deps: MakeDeps = rollout_deps
+) -> RolloutResult:
     """Stop a rollout and restore the incumbent on every robot it touched. Needs no approval:
     it can only put back the approved incumbent. Use when a person asks to abort."""
-    ro = abort(request.rollout_id, rollout_deps(ctx), ctx.actor, request.reason)
+    ro = abort(request.rollout_id, make_deps(ctx), ctx.actor, request.reason)
     return _result(rollout_view(ro))
 
 
@@ -142,11 +208,15 @@ class ReconcileRolloutRequest(BaseModel):
     resume: bool = Field(True, description="continue the approved stage when the fleet agrees")
 
 
-@tool("reconcile_rollout")  # continues only an already-approved stage, or restores the incumbent
-def reconcile_rollout_tool(request: ReconcileRolloutRequest, ctx: ToolContext) -> RolloutResult:
+@toolset.tool(
+    "reconcile_rollout"
+)  # continues only an already-approved stage, or restores the incumbent
+def reconcile_rollout_tool(
+    request: ReconcileRolloutRequest, ctx: ToolContext, make_deps: MakeDeps = rollout_deps
+) -> RolloutResult:
     """After a restart or an outage: compare the rollout's record with what the robots report,
     then continue the approved stage or restore the incumbent."""
-    ro = reconcile(request.rollout_id, rollout_deps(ctx), request.resume)
+    ro = reconcile(request.rollout_id, make_deps(ctx), request.resume)
     return _result(rollout_view(ro))
 
 
@@ -159,7 +229,7 @@ class RolloutStatusResult(BaseModel):
     incidents: list[RolloutIncident] = Field(description="rollbacks filed for triage")
 
 
-@tool("rollout_status")
+@toolset.tool("rollout_status")
 def rollout_status_tool(request: RolloutStatusQuery, ctx: ToolContext) -> RolloutStatusResult:
     """Show rollouts: what is live where, which stage, what waits for whom, gate results."""
     store = RolloutStore(ctx.data_dir / "rollouts")
@@ -168,3 +238,23 @@ def rollout_status_tool(request: RolloutStatusQuery, ctx: ToolContext) -> Rollou
         rollouts=[rollout_view(r) for r in rollouts],
         incidents=[i for i in store.incidents() if request.rollout_id in (None, i.rollout_id)],
     )
+
+
+def rollout_toolset(make_deps: MakeDeps = rollout_deps) -> Toolset:
+    """The rollout tools acting through ``make_deps`` (a test's scripted baker, say).
+
+    Args:
+        make_deps: builds the rollout's fleet, approvals, store and baker from a context.
+
+    Returns:
+        A toolset named ``rollout`` with the same tools, names and approval flags.
+    """
+    if make_deps is rollout_deps:
+        return toolset
+    specs = [
+        replace(s, fn=partial(s.fn, make_deps=make_deps))
+        if "make_deps" in signature(s.fn).parameters
+        else s
+        for s in toolset.tools.values()
+    ]
+    return Toolset("rollout", specs)

@@ -1,8 +1,9 @@
-"""The triage agent's standard procedure, thin over the tools.
+"""Triage's answer to "why did #104 stall?", composed of the other tools' calls.
 
 Resolve the robot named in the question, find its incident, make sure the window around it is
 home (pull it from the robot over the fleet API if not), ingest it, diagnose it, and find similar
-moments elsewhere. Text in the question or in logs is data here: nothing in it can approve,
+moments elsewhere. Every step is a tool call through the caller it is given (an agent's toolbox
+records each one). Text in the question or in logs is data here: nothing in it can approve,
 deploy, or change what the procedure may do.
 """
 
@@ -10,20 +11,16 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from robotops.errors import InvalidRequestError, NotFoundError
-from robotops.memory.vectors import VectorIndex
-from robotops.tools.fleet.client import FleetClient
 from robotops.tools.fleet.models import Incident
-from robotops.tools.fleet.pull import PullRequest, PullResult, pull
-from robotops.tools.logs.ingest import IngestDeps, IngestRequest, ingest_log
-from robotops.tools.logs.search import SearchQuery, SearchResult, search_segments
-from robotops.tools.triage.diagnose import diagnose_incident
-from robotops.tools.triage.models import DiagnoseRequest, Diagnosis
+from robotops.tools.fleet.pull import PULL_BUDGET_BYTES, PullResult
+from robotops.tools.logs.search import SearchResult
+from robotops.tools.toolset import ToolCaller
+from robotops.tools.triage.models import Diagnosis
 
 ROBOT_RE = re.compile(r"(?:#|\brobot\s+|\bamr[-_ ]?)(\w+)", re.IGNORECASE)
 KIND_WORDS = {
@@ -47,18 +44,6 @@ CAUSE_QUERIES = {
     "real_obstacle": "robot stopped for an obstacle ahead",
     "unknown": "robot stopped",
 }
-PULL_BUDGET_BYTES = 600_000
-
-
-@dataclass
-class TriageDeps:
-    """What the triage procedure works through."""
-
-    fleet: FleetClient
-    ingest: IngestDeps
-    index: VectorIndex
-    pulled_dir: Path
-    frames_dir: Path | None = None  # where cited frames are saved as PNG
 
 
 class TriageAnswer(BaseModel):
@@ -109,20 +94,23 @@ def window_path(pulls: list[PullResult], incident: Incident) -> Path | None:
     return None
 
 
-def pull_and_ingest(robot_id: str, deps: TriageDeps) -> PullResult:
-    """Bring the robot's incident windows home within the budget and ingest them."""
-    res = pull(
-        PullRequest(
-            robot_id=robot_id,
-            out_dir=deps.pulled_dir / robot_id,
-            budget_bytes=PULL_BUDGET_BYTES,
-            context_budget_bytes=0,
-        ),
-        deps.fleet,
+def pull_and_ingest(robot_id: str, call: ToolCaller) -> PullResult:
+    """Bring the robot's incident windows home within the budget and ingest them.
+
+    Args:
+        robot_id: the robot whose incident windows to pull.
+        call: runs a tool by name (``pull_incident_windows``, ``ingest_log``).
+
+    Returns:
+        The pull's result: each file pulled, where it lies, what it covers.
+    """
+    res = call(
+        "pull_incident_windows",
+        {"robot_id": robot_id, "budget_bytes": PULL_BUDGET_BYTES, "context_budget_bytes": 0},
     )
     for f in res.files:
         if f.path is not None:
-            ingest_log(IngestRequest(path=f.path, robot_id=robot_id), deps.ingest)
+            call("ingest_log", {"path": str(f.path), "robot_id": robot_id})
     return res
 
 
@@ -144,30 +132,42 @@ def answer_text(incident: Incident, d: Diagnosis) -> str:
 
 def triage(
     question: str,
-    deps: TriageDeps,
+    call: ToolCaller,
     pulls: list[PullResult] | None = None,
     frames_dir: Path | None = None,
 ) -> TriageAnswer:
-    """Answer "why did #<robot> <do something>?" with a cause, evidence and similar moments."""
-    robot_id = resolve_robot(question, [r.robot_id for r in deps.fleet.robots()])
-    incident = pick_incident(question, deps.fleet.incidents(robot_id=robot_id), robot_id)
+    """Answer "why did #<robot> <do something>?" with a cause, evidence and similar moments.
+
+    Args:
+        question: the person's words, naming a robot (data, never instructions).
+        call: runs a tool by name; an agent's toolbox, a context's ``call`` or a toolset's.
+        pulls: windows already pulled (reused before pulling again).
+        frames_dir: where the diagnosis saves the frames it cites.
+
+    Returns:
+        The robot, its incident, the diagnosis, similar segments and the answer in words.
+    """
+    robots = call("list_robots", {}).robots
+    robot_id = resolve_robot(question, [r.robot_id for r in robots])
+    incidents = call("list_incidents", {"robot_id": robot_id}).incidents
+    incident = pick_incident(question, incidents, robot_id)
     pulls = list(pulls or [])
-    frames_dir = frames_dir or deps.frames_dir
     path = window_path(pulls, incident)
     if path is None:
-        pulls.append(pull_and_ingest(robot_id, deps))
+        pulls.append(pull_and_ingest(robot_id, call))
         path = window_path(pulls, incident)
     if path is None:
         raise NotFoundError(f"pulled window of {incident.incident_id}", "within the pull budget")
-    diagnosis = diagnose_incident(
-        DiagnoseRequest(
-            log_path=str(path),
-            time_ns=incident.time_ns,
-            kind=incident.kind,
-            frames_dir=str(frames_dir) if frames_dir else None,
-        )
+    diagnosis = call(
+        "diagnose_incident",
+        {
+            "log_path": str(path),
+            "time_ns": incident.time_ns,
+            "kind": incident.kind,
+            "frames_dir": str(frames_dir) if frames_dir else None,
+        },
     )
-    similar = search_segments(SearchQuery(text=CAUSE_QUERIES[diagnosis.cause], k=5), deps.index)
+    similar = call("search_segments", {"text": CAUSE_QUERIES[diagnosis.cause], "k": 5})
     return TriageAnswer(
         question=question,
         robot_id=robot_id,

@@ -13,7 +13,9 @@ from robotops.sim.scenarios.io import write_scenarios
 from robotops.tools.context import ToolContext
 from robotops.tools.fleet.models import Incident
 from robotops.tools.logs.readers import read_summary
-from robotops.tools.registry import tool
+from robotops.tools.toolset import Toolset
+
+toolset = Toolset("scenarios")
 
 
 class GenerateScenariosRequest(BaseModel):
@@ -90,7 +92,7 @@ def locate_incident(request: GenerateScenariosRequest, ctx: ToolContext) -> tupl
     )
 
 
-@tool("generate_scenarios")
+@toolset.tool("generate_scenarios")
 def generate_scenarios(
     request: GenerateScenariosRequest, ctx: ToolContext
 ) -> GenerateScenariosResult:

@@ -1,15 +1,14 @@
-"""The existing capabilities registered as typed tools: thin wrappers, no logic of their own.
+"""The fleet's tools: robots, incidents, pulling windows home, policy versions, deploying.
 
 Each wrapper takes one pydantic request and the :class:`ToolContext`, calls the function that
-does the work with the stores and clients the context opens, and returns its pydantic result.
-The docstrings are what an LLM reads to choose a tool, so they say when to use each one.
+does the work with the fleet client the context opens, and returns its pydantic result. The
+docstrings are what an LLM reads to choose a tool, so they say when to use each one.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from robotops.agents.triage.procedure import PULL_BUDGET_BYTES, TriageAnswer, TriageDeps, triage
 from robotops.errors import NotFoundError
 from robotops.tools.context import ToolContext
 from robotops.tools.fleet.actions import (
@@ -19,15 +18,11 @@ from robotops.tools.fleet.actions import (
     deploy_policy,
 )
 from robotops.tools.fleet.models import Incident, IncidentKind, PolicyInfo, Robot
+from robotops.tools.fleet.pull import PULL_BUDGET_BYTES, PullResult, pull
 from robotops.tools.fleet.pull import PullRequest as _FleetPull
-from robotops.tools.fleet.pull import PullResult, pull
-from robotops.tools.labeling.models import LabelRequest, LabelResult
-from robotops.tools.labeling.run import LabelDeps, label_segments
-from robotops.tools.logs.ingest import IngestRequest, IngestResult, ingest_log
-from robotops.tools.logs.search import SearchQuery, SearchResult, search_segments
-from robotops.tools.registry import tool
-from robotops.tools.triage.diagnose import diagnose_incident
-from robotops.tools.triage.models import DiagnoseRequest, Diagnosis
+from robotops.tools.toolset import Toolset
+
+toolset = Toolset("fleet")
 
 
 class RobotsQuery(BaseModel):
@@ -38,7 +33,7 @@ class RobotList(BaseModel):
     robots: list[Robot]
 
 
-@tool("list_robots")
+@toolset.tool("list_robots")
 def list_robots_tool(request: RobotsQuery, ctx: ToolContext) -> RobotList:
     """List the fleet's robots (id, site, zone, policy version, status).
 
@@ -59,7 +54,7 @@ class IncidentList(BaseModel):
     incidents: list[Incident] = Field(description="oldest first")
 
 
-@tool("list_incidents")
+@toolset.tool("list_incidents")
 def list_incidents_tool(request: IncidentsQuery, ctx: ToolContext) -> IncidentList:
     """List the incidents robots flagged (stalls, e-stops, collisions, navigation errors).
 
@@ -82,7 +77,7 @@ class PullWindowsRequest(BaseModel):
     post_s: float = Field(4.0, ge=0, description="seconds kept after each incident")
 
 
-@tool("pull_incident_windows")
+@toolset.tool("pull_incident_windows")
 def pull_incident_windows_tool(request: PullWindowsRequest, ctx: ToolContext) -> PullResult:
     """Pull the time windows around a robot's incidents from the robot (resumable, in budget).
 
@@ -102,70 +97,22 @@ def pull_incident_windows_tool(request: PullWindowsRequest, ctx: ToolContext) ->
     )
 
 
-@tool("ingest_log")
-def ingest_log_tool(request: IngestRequest, ctx: ToolContext) -> IngestResult:
-    """Store a log (MCAP, ROS 2 or ROS 1 bag), catalogue it and index its segments for search.
+class PoliciesQuery(BaseModel):
+    """No arguments: every policy version the fleet's artifact store holds."""
 
-    Use it on a pulled window or any log file before searching or labeling it; ingesting the
-    same log twice stores it once.
+
+class PolicyList(BaseModel):
+    policies: list[PolicyInfo]
+
+
+@toolset.tool("list_policies")
+def list_policies_tool(request: PoliciesQuery, ctx: ToolContext) -> PolicyList:
+    """List the policy versions the fleet can deploy, each with its artifact hash.
+
+    Use it to find a version's sha256 before asking a person to approve deploying it, or to see
+    whether a candidate was already published.
     """
-    return ingest_log(request, ctx.ingest)
-
-
-@tool("search_segments")
-def search_segments_tool(request: SearchQuery, ctx: ToolContext) -> SearchResult:
-    """Find log segments that match a description of what happened, across the whole fleet.
-
-    Use it for "similar incidents" ("camera glare, phantom obstacle stop"), or examples of a
-    label or event; each hit says why it matched.
-    """
-    return search_segments(request, ctx.index)
-
-
-@tool("diagnose_incident")
-def diagnose_incident_tool(request: DiagnoseRequest, ctx: ToolContext) -> Diagnosis:
-    """Name the most likely cause of an incident from the log around it, with evidence.
-
-    Use it once the incident's window is on disk (pull_incident_windows): it reads commanded vs
-    measured motion, camera saturation, range ahead, diagnostics, and cites each signal.
-    """
-    return diagnose_incident(request)
-
-
-@tool("label_segments")
-def label_segments_tool(request: LabelRequest, ctx: ToolContext) -> LabelResult:
-    """Label camera segments not yet labeled by the current labeler (glare, forklift, ...).
-
-    Use it after ingesting new logs so that search and datasets can find segments by what is
-    in them; it only does what is missing.
-    """
-    return label_segments(request, LabelDeps.from_settings(ctx.settings, index=ctx.index))
-
-
-class TriageQuestion(BaseModel):
-    question: str = Field(
-        min_length=1, max_length=2000, description='e.g. "why did #104 stall?" naming a robot'
-    )
-
-
-@tool("triage_incident")
-def triage_incident_tool(request: TriageQuestion, ctx: ToolContext) -> TriageAnswer:
-    """Answer why a robot had an incident: cause, confidence, cited signals, similar moments.
-
-    Use it for "why did #104 stall?": it resolves the robot, picks its incident, pulls and
-    ingests the window if needed, diagnoses it and searches for similar segments.
-    """
-    return triage(request.question, triage_deps(ctx))
-
-
-def triage_deps(ctx: ToolContext) -> TriageDeps:
-    return TriageDeps(
-        fleet=ctx.fleet,
-        ingest=ctx.ingest,
-        index=ctx.index,
-        pulled_dir=ctx.data_dir / "pulled",
-        frames_dir=ctx.data_dir / "frames",
-    )
+    return PolicyList(policies=ctx.fleet.policies())
 
 
 class PolicyChangesQuery(BaseModel):
@@ -183,7 +130,7 @@ class PolicyChanges(BaseModel):
     deployments: list[str] = Field(default_factory=list, description="approvals that used it")
 
 
-@tool("policy_changes")
+@toolset.tool("policy_changes")
 def policy_changes_tool(request: PolicyChangesQuery, ctx: ToolContext) -> PolicyChanges:
     """Say what changed with a policy version: its hash, the version before, who runs it.
 
@@ -218,7 +165,7 @@ def _version_key(version: str) -> tuple[int, str]:
     return (int(digits) if digits else -1, version)
 
 
-@tool("deploy_policy", acts_on_fleet=True)
+@toolset.tool("deploy_policy", acts_on_fleet=True)
 def deploy_policy_tool(request: DeployPolicyRequest, ctx: ToolContext) -> DeployPolicyResult:
     """Put a policy version on named robots. Requires a human approval for exactly this deploy.
 

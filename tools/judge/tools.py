@@ -26,7 +26,7 @@ from robotops.tools.judge.models import (
 )
 from robotops.tools.judge.report import FrameRenderer, verdict_worst_runs, write_report
 from robotops.tools.judge.safety import runs_of_case
-from robotops.tools.registry import tool
+from robotops.tools.toolset import Toolset
 
 if TYPE_CHECKING:
     from robotops.settings import Settings
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 ResultsLoader = Callable[[str], list[RunResult]]
 """Every stored run of a campaign, by campaign id."""
+
+
+toolset = Toolset("judge")
 
 
 @dataclass
@@ -153,7 +156,7 @@ def judge_stored(
     )
 
 
-@tool("judge_candidate")
+@toolset.tool("judge_candidate")
 def judge_candidate(request: JudgeCandidateRequest, ctx: ToolContext) -> JudgeCandidateResult:
     """Judge a candidate policy against the incumbent on a finished simulation campaign (and a
     golden regression suite version): per-metric deltas with 95% intervals, a hard safety gate,
@@ -180,7 +183,7 @@ class GoldenScenariosResult(BaseModel):
     safety_ids: list[str]
 
 
-@tool("golden_scenarios")
+@toolset.tool("golden_scenarios")
 def golden_scenarios(request: GoldenScenariosRequest, ctx: ToolContext) -> GoldenScenariosResult:
     """Write a verified golden regression suite version (the latest by default) as scenario files,
     so run_campaign can run both policies on it and judge_candidate can gate on its safety cases.

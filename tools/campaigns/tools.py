@@ -13,7 +13,9 @@ from robotops.sim.campaign.runner import run_campaign as run_campaign_
 from robotops.sim.campaign.store import CampaignStore
 from robotops.sim.scenarios.io import load_scenarios
 from robotops.tools.context import ToolContext
-from robotops.tools.registry import tool
+from robotops.tools.toolset import Toolset
+
+toolset = Toolset("campaigns")
 
 
 class RunCampaignRequest(BaseModel):
@@ -42,7 +44,7 @@ class RunCampaignResult(BaseModel):
     skipped_files: list[str] = Field(default_factory=list, description="malformed scenario files")
 
 
-@tool("run_campaign")
+@toolset.tool("run_campaign")
 def run_campaign(request: RunCampaignRequest, ctx: ToolContext) -> RunCampaignResult:
     """Run every scenario under every given policy version in the simulator (isolated worker
     processes, results stored as they finish, a repeated call resumes without rerunning), and

@@ -1,0 +1,1 @@
+"""Campaign tools: run scenario files under policy versions in the simulator."""

@@ -1,0 +1,1 @@
+"""Scenario tools: rebuild a triaged incident into a family of scenario files."""
