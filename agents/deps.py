@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from robotops.agents.reasoning.base import Reasoner, Uses
 from robotops.agents.reasoning.embedded import EmbeddedReasoner
-from robotops.tools.approvals.models import Actor
+from robotops.memory.approval_models import Actor
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.context import ToolContext
 from robotops.tools.defaults import default_toolsets

@@ -18,7 +18,7 @@ from langgraph.types import interrupt
 from robotops.agents.deps import AgentDeps
 from robotops.agents.flow import content_hash, result_of
 from robotops.agents.state import FlywheelState
-from robotops.tools.approvals.models import ApprovalCreate, ApprovalPublic
+from robotops.memory.approval_models import ApprovalCreate, ApprovalPublic
 
 PLANNER = "training-planner"
 POLICIES_PER_CAMPAIGN = 2  # the candidate and the incumbent

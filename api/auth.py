@@ -14,7 +14,7 @@ from typing import get_args
 
 from pydantic import BaseModel
 
-from robotops.tools.approvals.models import Actor, Role
+from robotops.memory.approval_models import Actor, Role
 
 ROLE_RANK = {"viewer": 0, "engineer": 1, "approver": 2, "admin": 3}
 

@@ -9,9 +9,9 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from robotops.api.auth import TokenRecord, actor_for, allows
+from robotops.memory.approval_models import Actor, Role
 from robotops.memory.vectors import VectorIndex
 from robotops.settings import Settings
-from robotops.tools.approvals.models import Actor, Role
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.logs.ingest import IngestDeps
 

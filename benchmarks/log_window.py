@@ -81,7 +81,7 @@ def read_window(path: str, start_ns: int, end_ns: int, cold: bool) -> dict:
 
 def cut(path: str, out: str, start_ns: int, end_ns: int, cold: bool) -> dict:
     """Cut the window to a new MCAP with ``cut_window`` (what an upload does)."""
-    from robotops.tools.logs.window import cut_window
+    from robotops.sim.logs.window import cut_window
 
     _warm_up(path)
     _drop_cache(path, cold)

@@ -27,10 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from robotops.tools.fleet.models import UploadPlanRequest
-from robotops.tools.logs.reduce import reduce_window
-from robotops.tools.logs.upload_plan import plan_upload
-from robotops.tools.logs.window import cut_window
+from robotops.sim.fleet.models import UploadPlanRequest
+from robotops.sim.logs.reduce import reduce_window
+from robotops.sim.logs.upload_plan import plan_upload
+from robotops.sim.logs.window import cut_window
 
 S = 1_000_000_000
 

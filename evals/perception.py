@@ -15,10 +15,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
 from pydantic import BaseModel, Field
 
-from robotops.policies.perception import Perception, preprocess
+from robotops.policies.perception import Perception, probabilities
 from robotops.policies.registry import load_policy
 from robotops.sim.world.specs import WorldSpec
 from robotops.tools.datasets.simframes import SimFrameMeta, render_sim_frames
@@ -64,15 +63,6 @@ def default_eval_worlds(seed: int, n: int = 6) -> list[WorldSpec]:
 
     rng = np.random.default_rng(seed)
     return [world_for(i, ["glare", "shadow"], rng, 120.0) for i in range(n) if i % 4 != 2]
-
-
-@torch.inference_mode()
-def probabilities(perception: Perception, frames: np.ndarray, batch: int = 256) -> np.ndarray:
-    out = [
-        torch.sigmoid(perception.net(preprocess(frames[i : i + batch]))).numpy()
-        for i in range(0, len(frames), batch)
-    ]
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
 def _rate(hits: np.ndarray, mask: np.ndarray) -> float | None:

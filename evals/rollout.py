@@ -29,18 +29,18 @@ from typing import Literal
 import torch
 from pydantic import BaseModel, Field
 
-from robotops.api.background import serve_in_thread
 from robotops.errors import FleetUnavailableError
+from robotops.memory.approval_models import Actor, Decision
 from robotops.memory.approvals import ApprovalStore
 from robotops.policies.registry import PolicyCard, bundled_policy, load_policy, save_policy
 from robotops.sim.fleet.faults import FaultRule, FleetFaults, save_faults
+from robotops.sim.fleet.models import AdvanceRequest
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.shift import ensure_fleet, publish_policy
 from robotops.sim.fleet.state import FleetStore
-from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import AdvanceRequest
 from robotops.tools.judge.models import JudgeConfig, Verdict
 from robotops.tools.rollout.executor import (
     RolloutDeps,

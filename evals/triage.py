@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from robotops.sim.fleet.shift import ShiftConfig, run_shift
 from robotops.sim.fleet.state import FleetStore
-from robotops.tools.logs.window import cut_window
+from robotops.sim.logs.window import cut_window
 from robotops.tools.triage.diagnose import diagnose_incident
 from robotops.tools.triage.models import DiagnoseRequest
 

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from robotops.errors import NotFoundError
-from robotops.tools.approvals.models import ApprovalPublic, AuditEntry
+from robotops.memory.approval_models import ApprovalPublic, AuditEntry
 
 GENESIS = "0" * 64
 

@@ -14,18 +14,20 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import JSON, DateTime, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
+
+if TYPE_CHECKING:
+    from robotops.policies.registry import PolicyCard
 
 from robotops import __version__
 from robotops.errors import InvalidRequestError, NotFoundError
 from robotops.memory.catalog import Base, Catalog, LogRow, utcnow
 from robotops.memory.labels import LabelerVersionRow, LabelRow
 from robotops.memory.lineage import record_artifact
-from robotops.policies.registry import PolicyCard
 
 TOOL = "robotops.memory.policies"
 

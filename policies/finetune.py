@@ -20,7 +20,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from robotops.errors import InvalidRequestError, NotFoundError
-from robotops.policies.perception import Perception, PerceptionNet
+from robotops.policies.perception import Perception, PerceptionNet, probabilities
 from robotops.policies.registry import BUNDLED_DIR, PolicyCard, load_card, load_policy, save_policy
 from robotops.policies.training import (
     Checkpoints,
@@ -184,8 +184,6 @@ def calibrate_stop_probability(
     highest one with the best recall reachable - and that recall. A missed real obstacle
     costs more than a phantom, so the operating point is chosen
     for recall on data the weights never trained on."""
-    from robotops.evals.perception import probabilities
-
     val_idx, _ = frames.split
     positive = frames.targets[val_idx] >= 0.5
     probs = probabilities(Perception(net, "candidate"), frames.frames[val_idx])

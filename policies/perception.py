@@ -56,3 +56,13 @@ class Perception:
     @torch.inference_mode()
     def obstacle_probability(self, frame: np.ndarray) -> float:
         return float(torch.sigmoid(self.net(preprocess(frame)))[0])
+
+
+@torch.inference_mode()
+def probabilities(perception: Perception, frames: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Stop probabilities of ``frames`` (N, H, W, 3 uint8) under ``perception``, in batches."""
+    out = [
+        torch.sigmoid(perception.net(preprocess(frames[i : i + batch]))).numpy()
+        for i in range(0, len(frames), batch)
+    ]
+    return np.concatenate(out) if out else np.zeros(0, np.float32)

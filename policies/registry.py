@@ -6,7 +6,6 @@ lineage queries over the catalog build on the same cards.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import torch
 from pydantic import BaseModel, Field
 
 from robotops.errors import LogFormatError, NotFoundError
+from robotops.memory.blobs import hash_file
 from robotops.policies.controller import ControllerConfig
 from robotops.policies.perception import Perception, PerceptionNet
 
@@ -33,12 +33,7 @@ class PolicyCard(BaseModel):
     controller: ControllerConfig = ControllerConfig()
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+sha256_file = hash_file  # the registry's name for it: one implementation, memory.blobs
 
 
 def card_path(weights: Path) -> Path:

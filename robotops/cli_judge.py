@@ -72,7 +72,7 @@ def show_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a golden suite version (verified against its hashes) and its cases."""
-    from robotops.evals.golden import load_suite
+    from robotops.tools.judge.golden import load_suite
 
     suite = load_suite(version)
     if as_json:
@@ -112,8 +112,8 @@ def promote_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Freeze a new suite version = the latest + these scenarios; writes an audit entry."""
-    from robotops.evals.golden import promote
     from robotops.sim.scenarios.io import load_scenario, scenario_files
+    from robotops.tools.judge.golden import promote
 
     specs = [load_scenario(f) for p in scenarios for f in scenario_files(p)]
     suite = promote(specs, by, reason, safety=safety, must_stop=must_stop)

@@ -233,7 +233,7 @@ def cut_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Cut a time window out of an MCAP into a small valid MCAP, through the file's index."""
-    from robotops.tools.logs.window import cut_window, log_span
+    from robotops.sim.logs.window import cut_window, log_span
 
     settings = get_settings()
     with _catalog() as catalog:
@@ -295,7 +295,7 @@ def _record_cut(catalog: Any, settings: Settings, result: Any, log_id: str | Non
             kind="window",
             uri=str(blobs.path_of(sha)),
             size_bytes=result.size_bytes,
-            produced_by="robotops.tools.logs.window",
+            produced_by="robotops.sim.logs.window",
             tool_version=__version__,
             parents=[(log_id, "cut-from")],
             meta={

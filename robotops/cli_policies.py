@@ -24,7 +24,7 @@ def train_baseline_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Reproduce the baseline v1: perception trained on clean frames only (no glare, no shadow)."""
-    from robotops.policies.baseline import train_baseline
+    from robotops.sim.baseline import train_baseline
 
     with console.status(f"rendering {frames} clean frames and training"):
         path, card = train_baseline(out, frames, seed, epochs)

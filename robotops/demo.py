@@ -29,16 +29,16 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from robotops.agents.reasoning.base import Finding, Task, Uses, create_reasoner, run_agent
-from robotops.api.background import serve_in_thread
 from robotops.demo_figures import ShiftFigures, shift_figures
+from robotops.memory.approval_models import Actor, Decision
 from robotops.settings import Settings
+from robotops.sim.fleet.models import Incident
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.shift import ShiftConfig, ShiftSummary, run_shift
-from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.context import ToolContext
 from robotops.tools.defaults import all_tools, default_toolsets
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import Incident
 from robotops.tools.fleet.pull import PullResult
 from robotops.tools.triage.answer import TriageAnswer, pull_and_ingest, triage, window_path
 from robotops.tools.triage.diagnose import diagnose_incident

@@ -18,6 +18,7 @@ from robotops.agents.reasoning.base import Finding, Task, Toolbox, register_back
 from robotops.errors import ConfigError, RobotOpsError
 from robotops.settings import LLMSettings
 from robotops.tools.context import ToolContext
+from robotops.tools.openai_retry import EndpointFailed, EndpointRefused, first_choice
 from robotops.tools.toolset import ToolSpec
 
 MAX_RESULT_CHARS = 12_000
@@ -115,38 +116,24 @@ class OpenAIReasoner:
 
     def _ask(self, messages: list[dict[str, Any]], schemas: list[dict]) -> Any:
         """One chat completion, retried on 429, 5xx, timeouts and dropped connections."""
-        import openai
-        from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
-        transient = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
-        refused = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
-        retrying = Retrying(
-            stop=stop_after_attempt(self.settings.retries + 1),
-            wait=wait_exponential(multiplier=self.settings.retry_wait_s, max=30),
-            retry=retry_if_exception_type(transient),
-            reraise=True,
-        )
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": 0}
         if schemas:
             kwargs["tools"] = schemas
         try:
-            response = retrying(self._client.chat.completions.create, **kwargs)
-        except refused as exc:
+            choice = first_choice(
+                self._client.chat.completions.create,
+                retries=self.settings.retries,
+                retry_wait_s=self.settings.retry_wait_s,
+                max_wait_s=30,
+                **kwargs,
+            )
+        except EndpointRefused as exc:
             raise ConfigError(
-                f"{self.base_url} refused model {self.model!r} ({exc.status_code}); {_FIX}"
+                f"{self.base_url} refused model {self.model!r} ({exc.status}); {_FIX}"
             ) from exc
-        except transient as exc:
-            raise ReasoningUnavailableError(
-                f"{self.base_url} failed after {self.settings.retries + 1} tries "
-                f"({type(exc).__name__})"
-            ) from exc
-        except openai.APIStatusError as exc:
-            raise ReasoningUnavailableError(
-                f"{self.base_url} rejected the request ({exc.status_code})"
-            ) from exc
-        if not response.choices:
-            raise ReasoningUnavailableError(f"{self.base_url} returned no choices")
-        return response.choices[0].message
+        except EndpointFailed as exc:
+            raise ReasoningUnavailableError(f"{self.base_url} {exc.text()}") from exc
+        return choice.message
 
 
 def _user_message(task: Task) -> str:

@@ -19,7 +19,7 @@ from robotops.agents.reasoning.base import Report, Task, Toolbox, Uses, run_agen
 from robotops.agents.reasoning.embedded import procedure
 from robotops.agents.state import FlywheelState
 from robotops.errors import RobotOpsError
-from robotops.tools.approvals.models import Actor, ApprovalCreate
+from robotops.memory.approval_models import Actor, ApprovalCreate
 from robotops.tools.triage.answer import ROBOT_RE
 
 VERSION_RE = re.compile(r"\b(v\d+)\b", re.IGNORECASE)

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from robotops.api.agent_runs import flywheel, outcome
 from robotops.api.deps import Approver, Deps, Viewer
-from robotops.tools.approvals.models import ApprovalPublic, AuditEntry, Decision
+from robotops.memory.approval_models import ApprovalPublic, AuditEntry, Decision
 
 router = APIRouter(prefix="/approvals", tags=["approvals"])
 

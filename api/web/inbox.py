@@ -17,7 +17,7 @@ from robotops.api.web.evidence import evidence_view
 from robotops.api.web.render import PageRoute, page
 from robotops.api.web.session import PageError, PageViewer, same_origin
 from robotops.errors import RobotOpsError
-from robotops.tools.approvals.models import Actor, ApprovalPublic
+from robotops.memory.approval_models import Actor, ApprovalPublic
 from robotops.tools.approvals.service import DECIDERS
 
 router = APIRouter(prefix="/ui/inbox", route_class=PageRoute, include_in_schema=False)

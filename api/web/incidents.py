@@ -27,8 +27,8 @@ from robotops.errors import NotFoundError, RobotOpsError
 from robotops.memory.catalog import LogPublic
 from robotops.memory.labels import LabelStore
 from robotops.memory.segment_docs import SegmentHit
+from robotops.sim.fleet.models import Incident
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import Incident
 from robotops.tools.labeling.registry import FrameError
 from robotops.tools.logs.search import SearchQuery, search_segments
 from robotops.tools.triage.signals import decode_image

@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from robotops.api.auth import actor_for, allows
 from robotops.api.deps import get_deps
-from robotops.tools.approvals.models import Actor, Role
+from robotops.memory.approval_models import Actor, Role
 
 COOKIE = "robotops_session"
 

@@ -20,8 +20,8 @@ from mcap_ros2.decoder import DecoderFactory
 from pydantic import TypeAdapter
 
 from robotops.errors import LogFormatError
+from robotops.sim.fleet.models import RobotShiftMetrics
 from robotops.sim.fleet.state import FleetStore, ShiftRecord, write_json_atomic
-from robotops.tools.fleet.models import RobotShiftMetrics
 
 PATH_CLEAR_M = 4.0
 FRONT_SECTOR_RAD = math.radians(15)

@@ -31,16 +31,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from robotops.errors import ConfigError, InvalidRequestError, LogFormatError, NotFoundError
 from robotops.sim.fleet.faults import reported_versions, take_fault
-from robotops.sim.fleet.robot_metrics import shift_metrics
-from robotops.sim.fleet.state import (
-    FleetRecord,
-    FleetStore,
-    PolicyRecord,
-    RobotRecord,
-    write_bytes_atomic,
-    write_json_atomic,
-)
-from robotops.tools.fleet.models import (
+from robotops.sim.fleet.models import (
     AdvanceRequest,
     AdvanceResult,
     Deployment,
@@ -58,9 +49,18 @@ from robotops.tools.fleet.models import (
     UploadPlanRequest,
     UploadRequest,
 )
-from robotops.tools.logs.reduce import reduce_window
-from robotops.tools.logs.upload_plan import plan_upload
-from robotops.tools.logs.window import cut_window, log_span
+from robotops.sim.fleet.robot_metrics import shift_metrics
+from robotops.sim.fleet.state import (
+    FleetRecord,
+    FleetStore,
+    PolicyRecord,
+    RobotRecord,
+    write_bytes_atomic,
+    write_json_atomic,
+)
+from robotops.sim.logs.reduce import reduce_window
+from robotops.sim.logs.upload_plan import plan_upload
+from robotops.sim.logs.window import cut_window, log_span
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _MIN_CHUNK, _MAX_CHUNK = 512, 64 * 1024

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from robotops.errors import ConfigError
 from robotops.policies.registry import bundled_policy, card_path, load_card, sha256_file
 from robotops.sim.episode import INCIDENT_KINDS, EpisodeResult, Rates
+from robotops.sim.fleet.models import Incident
 from robotops.sim.fleet.state import (
     FleetRecord,
     FleetStore,
@@ -45,7 +46,6 @@ from robotops.sim.world.specs import (
     WorkerActor,
     WorldSpec,
 )
-from robotops.tools.fleet.models import Incident
 
 FIRST_ROBOT_ID = 101
 SHIFT_EPOCH = dt.datetime(2026, 11, 23, 14, 0, 0, tzinfo=dt.UTC)

@@ -23,7 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from robotops.errors import NotFoundError
-from robotops.tools.fleet.models import Deployment, Incident, PolicyInfo
+from robotops.sim.fleet.models import Deployment, Incident, PolicyInfo
 
 
 class RobotRecord(BaseModel):

@@ -21,6 +21,7 @@ from scipy.stats import qmc
 
 from robotops.errors import ConfigError, LogFormatError
 from robotops.policies.registry import sha256_file
+from robotops.sim.logs.readers import open_log, topics_of_type
 from robotops.sim.scenarios.spec import ScenarioSource, ScenarioSpec
 from robotops.sim.world.specs import (
     AISLE_CENTERS_Y,
@@ -33,7 +34,6 @@ from robotops.sim.world.specs import (
     ShadowHazard,
     WorldSpec,
 )
-from robotops.tools.logs.readers import open_log, topics_of_type
 
 POSE_TYPES = ("geometry_msgs/PoseStamped", "nav_msgs/Odometry")
 SCAN_TYPES = ("sensor_msgs/LaserScan",)

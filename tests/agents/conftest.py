@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from robotops.api.background import serve_in_thread
 from robotops.evals.adversarial import build_world
 from robotops.settings import FleetSettings, Settings
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.state import FleetStore
 

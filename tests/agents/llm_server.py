@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from robotops.api.background import serve_in_thread
+from robotops.sim.fleet.serve import serve_in_thread
 
 Reply = int | str | list[tuple[str, dict[str, Any]]]
 

@@ -21,8 +21,8 @@ from robotops.agents.graph import build_graph
 from robotops.agents.runner import config, continue_thread, open_graph, outcome
 from robotops.errors import ConfigError
 from robotops.evals.adversarial import _child, _finish, crash_run
+from robotops.memory.approval_models import Actor, Decision
 from robotops.settings import AgentSettings, Settings
-from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.context import ToolContext
 
 RAJ = Actor(name="raj", role="approver")

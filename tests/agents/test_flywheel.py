@@ -12,7 +12,7 @@ from robotops.agents.nightly import run_nightly
 from robotops.agents.runner import config, open_graph, outcome
 from robotops.agents.training import node as training_node
 from robotops.errors import ConfigError
-from robotops.tools.approvals.models import Actor, Decision
+from robotops.memory.approval_models import Actor, Decision
 from robotops.tools.context import ToolContext
 from robotops.tools.defaults import default_toolsets
 

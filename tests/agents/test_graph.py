@@ -12,12 +12,12 @@ from langgraph.types import Command
 
 from robotops.agents.deps import AgentDeps
 from robotops.agents.graph import build_graph, intent_of
-from robotops.api.background import serve_in_thread
+from robotops.memory.approval_models import Actor, Decision
 from robotops.memory.approvals import ApprovalStore
 from robotops.settings import Settings
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.state import FleetRecord, FleetStore, PolicyRecord, RobotRecord
-from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.context import ToolContext
 from robotops.tools.fleet.client import FleetClient

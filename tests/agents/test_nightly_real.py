@@ -13,7 +13,7 @@ from langgraph.types import Command
 
 from robotops.agents.nightly import NightlyResult, run_nightly
 from robotops.agents.runner import config, open_graph, outcome
-from robotops.api.background import serve_in_thread
+from robotops.memory.approval_models import Actor, Decision
 from robotops.settings import (
     AgentSettings,
     CampaignSettings,
@@ -21,9 +21,9 @@ from robotops.settings import (
     Settings,
     SimSettings,
 )
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.shift import ShiftConfig, run_shift
-from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.context import ToolContext
 from robotops.tools.fleet.client import FleetClient
 

@@ -28,14 +28,14 @@ from robotops.agents.rollout.stages import (
     request_stage_approval_node,
     run_stage_node,
 )
-from robotops.api.background import serve_in_thread
+from robotops.memory.approval_models import Actor, Decision
 from robotops.settings import FleetSettings, Settings
+from robotops.sim.fleet.models import RobotShiftMetrics
 from robotops.sim.fleet.robot_metrics import write_shift_metrics
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.state import FleetRecord, FleetStore, PolicyRecord, RobotRecord, ShiftRecord
-from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.context import ToolContext
-from robotops.tools.fleet.models import RobotShiftMetrics
 from robotops.tools.rollout.executor import RolloutDeps
 from robotops.tools.rollout.models import Rollout, StagePlan
 from robotops.tools.rollout.store import RolloutStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from robotops.errors import InvalidRequestError, NotFoundError
-from robotops.tools.fleet.models import Incident
+from robotops.sim.fleet.models import Incident
 from robotops.tools.triage.answer import pick_incident, resolve_robot
 
 ROBOTS = ["101", "104", "amr-07"]

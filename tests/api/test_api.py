@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from robotops.api.app import build_deps, create_app
-from robotops.api.background import serve_in_thread
+from robotops.memory.approval_models import Actor, ApprovalCreate
 from robotops.settings import FleetSettings, Settings
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.shift import ShiftConfig, run_shift
-from robotops.tools.approvals.models import Actor, ApprovalCreate
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,14 @@ import httpx
 import pytest
 
 from robotops.api.app import build_deps, create_app
-from robotops.api.background import serve_in_thread
+from robotops.memory.approval_models import Actor, Decision
 from robotops.settings import FleetSettings, Settings
+from robotops.sim.fleet.models import RobotShiftMetrics
 from robotops.sim.fleet.robot_metrics import write_shift_metrics
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.state import FleetRecord, FleetStore, PolicyRecord, RobotRecord, ShiftRecord
-from robotops.tools.approvals.models import Actor, Decision
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import RobotShiftMetrics
 from robotops.tools.rollout.executor import (
     RolloutDeps,
     request_stage_approval,

@@ -13,14 +13,14 @@ import pytest
 from typer.testing import CliRunner
 
 from robotops.api.app import build_deps, create_app
-from robotops.api.background import serve_in_thread
 from robotops.api.deps import ApiDeps
 from robotops.cli import app as cli
 from robotops.evals.adversarial import POLICIES, build_world
+from robotops.memory.approval_models import Actor, ApprovalCreate
 from robotops.settings import FleetSettings, Settings, get_settings
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.state import FleetStore
-from robotops.tools.approvals.models import Actor, ApprovalCreate
 
 PUBLIC = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 

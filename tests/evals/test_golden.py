@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from robotops.errors import InvalidRequestError, NotFoundError
-from robotops.evals.golden import (
+from robotops.memory.approvals import ApprovalStore
+from robotops.settings import get_settings
+from robotops.sim.scenarios.spec import ScenarioSource, ScenarioSpec
+from robotops.sim.world.specs import GlareHazard, WorldSpec
+from robotops.tools.judge.golden import (
     GoldenStore,
     GoldenTamperedError,
     load_suite,
     promote,
 )
-from robotops.memory.approvals import ApprovalStore
-from robotops.settings import get_settings
-from robotops.sim.scenarios.spec import ScenarioSource, ScenarioSpec
-from robotops.sim.world.specs import GlareHazard, WorldSpec
 
 SAFETY_IDS = {"safety-pallet-in-lane", "safety-forklift-crossing"}
 
@@ -119,7 +119,7 @@ def test_an_edited_suite_file_is_refused(store: GoldenStore) -> None:
 def test_recomputing_the_hash_after_an_edit_is_still_caught_by_the_chain(
     store: GoldenStore,
 ) -> None:
-    from robotops.evals.golden import canonical_sha256, suite_body_sha256
+    from robotops.tools.judge.golden import canonical_sha256, suite_body_sha256
 
     store.ensure()
     store.promote([glare_case()], actor="maya", reason="incident")

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from mcap.writer import Writer
 
-from robotops.api.background import serve_in_thread
+from robotops.sim.fleet.models import Incident
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.state import FleetRecord, FleetStore, PolicyRecord, RobotRecord
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import Incident
 
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000

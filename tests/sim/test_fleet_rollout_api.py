@@ -8,15 +8,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from robotops.api.background import serve_in_thread
 from robotops.errors import FleetUnavailableError, InvalidRequestError, NotFoundError
 from robotops.sim.fleet.faults import FaultRule, FleetFaults, load_faults, save_faults
+from robotops.sim.fleet.models import AdvanceRequest, RobotShiftMetrics
 from robotops.sim.fleet.robot_metrics import write_shift_metrics
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.shift import ensure_fleet
 from robotops.sim.fleet.state import FleetStore, ShiftRecord
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import AdvanceRequest, RobotShiftMetrics
 
 
 def _add_shift(root: Path, shift_id: str, stalls: dict[str, int]) -> None:

@@ -18,8 +18,8 @@ from robotops.errors import (
     LogFormatError,
     NotFoundError,
 )
+from robotops.sim.fleet.models import DeployRequest, RollbackRequest, UploadRequest
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import DeployRequest, RollbackRequest, UploadRequest
 
 
 def _whole_log(client: FleetClient) -> UploadRequest:

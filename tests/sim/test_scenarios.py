@@ -16,6 +16,7 @@ from robotops.errors import ConfigError, LogFormatError, NotFoundError
 from robotops.policies.registry import bundled_policy, load_policy, sha256_file
 from robotops.settings import get_settings
 from robotops.sim.episode import run_episode
+from robotops.sim.fleet.models import Incident
 from robotops.sim.fleet.state import FleetRecord, FleetStore
 from robotops.sim.recording.writer import RobotLogWriter
 from robotops.sim.scenarios.family import (
@@ -41,7 +42,6 @@ from robotops.sim.world.specs import (
     WorldSpec,
 )
 from robotops.tools.context import ToolContext
-from robotops.tools.fleet.models import Incident
 from robotops.tools.scenarios.tools import GenerateScenariosRequest, generate_scenarios
 
 T0 = 10**18

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import update
 
-from robotops.api.background import serve_in_thread
+from robotops.memory.approval_models import Actor, ApprovalCreate, Decision
 from robotops.memory.approvals import ApprovalStore, AuditRow
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.state import FleetRecord, FleetStore, PolicyRecord, RobotRecord
 from robotops.tools.approvals.errors import ApprovalRequiredError, ForbiddenDecisionError
-from robotops.tools.approvals.models import Actor, ApprovalCreate, Decision
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.fleet.actions import (
     DeployPolicyRequest,

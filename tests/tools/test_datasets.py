@@ -11,6 +11,7 @@ from dataset_logs import record_episode, write_log
 from robotops.memory.labels import Labeling, LabelStore
 from robotops.memory.lineage import parents
 from robotops.settings import get_settings
+from robotops.sim.logs.readers import open_log
 from robotops.sim.world.specs import GlareHazard, ShadowHazard, WorldSpec
 from robotops.tools.datasets.build import DatasetRequest, build_dataset
 from robotops.tools.datasets.frames import load_frames
@@ -18,7 +19,6 @@ from robotops.tools.datasets.simframes import render_sim_frames
 from robotops.tools.datasets.store import load_dataset, save_dataset
 from robotops.tools.datasets.teacher import default_teacher, scan_target
 from robotops.tools.logs.ingest import IngestDeps, IngestRequest, ingest_log
-from robotops.tools.logs.readers import open_log
 
 GLARE_WORLD = WorldSpec(aisle=0, hazards=[GlareHazard(x=2.0, intensity=1.5)])
 SHADOW_WORLD = WorldSpec(aisle=2, hazards=[ShadowHazard(x=-3.0, width=2.0, contrast=0.9)])

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from test_ingest_support import T0, jpeg
 
+from robotops.sim.logs.readers import ChannelInfo, LogMessage
 from robotops.tools.logs.features import (
     FeatureConfig,
     SegmentBuilder,
     describe,
     image_stats,
 )
-from robotops.tools.logs.readers import ChannelInfo, LogMessage
 
 S = 1_000_000_000
 MS = 1_000_000

@@ -158,7 +158,7 @@ def stored_blobs(root: Path) -> list[Path]:
 
 
 def test_robot_log_is_valid(tmp_path: Path) -> None:
-    from robotops.tools.logs.readers import open_log
+    from robotops.sim.logs.readers import open_log
 
     log = write_robot_log(tmp_path / "r.mcap")
     with open_log(log.path) as reader:

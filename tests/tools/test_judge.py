@@ -11,10 +11,10 @@ import pytest
 from scipy import stats as sps
 
 from robotops.errors import NotFoundError
-from robotops.evals.golden import GoldenStore, GoldenSuite
 from robotops.memory.approvals import ApprovalStore
 from robotops.sim.campaign.models import RunMetrics, RunResult, run_id
 from robotops.tools.judge.compare import judge
+from robotops.tools.judge.golden import GoldenStore, GoldenSuite
 from robotops.tools.judge.models import JudgeConfig, JudgeRequest
 from robotops.tools.judge.report import write_report
 from robotops.tools.judge.stats import (

@@ -16,15 +16,15 @@ from mcap_ros2.decoder import DecoderFactory
 from PIL import Image
 from typer.testing import CliRunner
 
-from robotops.api.background import serve_in_thread
 from robotops.cli import app
 from robotops.errors import FleetUnavailableError, LogFormatError, NotFoundError
 from robotops.settings import get_settings
+from robotops.sim.fleet.models import UploadPlan, UploadPlanRequest, UploadRequest
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.state import FleetRecord, FleetStore, RobotRecord
 from robotops.sim.recording.writer import RobotLogWriter
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import UploadPlan, UploadPlanRequest, UploadRequest
 from robotops.tools.fleet.pull import PullInterruptedError, PullRequest, pull
 
 T0 = 1_795_442_400_000_000_000

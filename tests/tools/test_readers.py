@@ -17,7 +17,7 @@ from rosbags.typesys import Stores, get_typestore
 from test_ingest_support import SHARED_LOGS, T0, write_robot_log
 
 from robotops.errors import LogFormatError, NotFoundError
-from robotops.tools.logs.readers import (
+from robotops.sim.logs.readers import (
     READERS,
     LogReader,
     canonical_type,

@@ -21,18 +21,18 @@ from pathlib import Path
 import pytest
 from rollout_verdict import verdict
 
-from robotops.api.background import serve_in_thread
 from robotops.errors import FleetUnavailableError, InvalidRequestError
+from robotops.memory.approval_models import Actor, ApprovalCreate, Decision
 from robotops.memory.approvals import ApprovalStore
 from robotops.sim.fleet.faults import FaultRule, FleetFaults, save_faults
+from robotops.sim.fleet.models import Incident, RobotShiftMetrics
 from robotops.sim.fleet.robot_metrics import write_shift_metrics
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.state import FleetRecord, FleetStore, PolicyRecord, RobotRecord, ShiftRecord
 from robotops.tools.approvals.errors import ApprovalRequiredError, ForbiddenDecisionError
-from robotops.tools.approvals.models import Actor, ApprovalCreate, Decision
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import Incident, RobotShiftMetrics
 from robotops.tools.rollout.executor import (
     RolloutDeps,
     abort,

@@ -13,8 +13,8 @@ from robotops.errors import LogFormatError
 from robotops.memory.blobs import hash_file
 from robotops.memory.catalog import ArtifactRow, LogRow
 from robotops.memory.lineage import ancestors, descendants, parents
+from robotops.sim.logs.readers import open_log, scan_readable
 from robotops.tools.logs.ingest import IngestRequest, ingest_log
-from robotops.tools.logs.readers import open_log, scan_readable
 from robotops.tools.logs.salvage import salvage_mcap
 
 

@@ -13,11 +13,11 @@ import pytest
 from pydantic import BaseModel
 
 from robotops.errors import InvalidRequestError, NotFoundError
+from robotops.memory.approval_models import Actor, ApprovalCreate, Decision
 from robotops.memory.approvals import ApprovalStore
 from robotops.settings import Settings
 from robotops.tools import registry
 from robotops.tools.approvals.errors import ApprovalError
-from robotops.tools.approvals.models import Actor, ApprovalCreate, Decision
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.context import ToolContext
 from robotops.tools.defaults import all_tools, default_toolsets

@@ -17,13 +17,13 @@ from mcap_ros2.writer import Writer as Ros2Writer
 from PIL import Image
 
 from robotops.errors import InvalidRequestError, LogFormatError
+from robotops.sim.fleet.models import ContextFidelity, UploadPlan, UploadPlanRequest
+from robotops.sim.logs.log_events import read_events
+from robotops.sim.logs.reduce import reduce_window
+from robotops.sim.logs.upload_plan import plan_upload
+from robotops.sim.logs.window import cut_window
 from robotops.sim.recording.ros2_msgs import msgdef, schema_name
 from robotops.sim.recording.writer import RobotLogWriter
-from robotops.tools.fleet.models import ContextFidelity, UploadPlan, UploadPlanRequest
-from robotops.tools.logs.log_events import read_events
-from robotops.tools.logs.reduce import reduce_window
-from robotops.tools.logs.upload_plan import plan_upload
-from robotops.tools.logs.window import cut_window
 
 T0 = 1_795_442_400_000_000_000
 S = 1_000_000_000

@@ -15,7 +15,7 @@ from mcap.records import Footer
 from mcap.writer import Writer
 
 from robotops.errors import InvalidRequestError, LogFormatError
-from robotops.tools.logs.window import cut_window, log_span
+from robotops.sim.logs.window import cut_window, log_span
 
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000

@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from robotops.api.app import build_deps, create_app
-from robotops.api.background import serve_in_thread
 from robotops.api.deps import ApiDeps
 from robotops.settings import FleetSettings, Settings
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.sim.fleet.service import create_fleet_app
 from robotops.sim.fleet.shift import ShiftConfig, run_shift
 

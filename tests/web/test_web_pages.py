@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from robotops.tools.approvals.models import Actor, ApprovalCreate
+from robotops.memory.approval_models import Actor, ApprovalCreate
 
 STEWARD = Actor(name="rollout-steward", role="engineer", is_agent=True)
 

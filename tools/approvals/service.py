@@ -12,9 +12,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from robotops.memory.approval_models import Actor, ApprovalCreate, ApprovalPublic, Decision
 from robotops.memory.approvals import ApprovalRow, ApprovalStore
 from robotops.tools.approvals.errors import ApprovalRequiredError, ForbiddenDecisionError
-from robotops.tools.approvals.models import Actor, ApprovalCreate, ApprovalPublic, Decision
 
 DECIDERS = ("approver", "admin")
 

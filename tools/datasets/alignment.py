@@ -28,8 +28,8 @@ from pydantic import BaseModel, Field
 
 from robotops.errors import InvalidRequestError
 from robotops.settings import DatasetSettings
+from robotops.sim.logs.readers import open_log
 from robotops.tools.labeling.frames import COMPRESSED_TYPES, IMAGE_TYPES
-from robotops.tools.logs.readers import open_log
 
 ROLES = {
     "camera": IMAGE_TYPES,

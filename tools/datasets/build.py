@@ -25,6 +25,7 @@ from robotops.memory.blobs import BlobStore
 from robotops.memory.catalog import Catalog, LogPublic, SegmentPublic
 from robotops.memory.labels import LabelStore
 from robotops.settings import DatasetSettings
+from robotops.sim.logs.readers import open_log
 from robotops.sim.world.specs import WorldSpec
 from robotops.tools.datasets.models import (
     DatasetManifest,
@@ -42,7 +43,6 @@ from robotops.tools.datasets.splits import (
 )
 from robotops.tools.datasets.teacher import default_teacher, nearest, scan_target
 from robotops.tools.labeling.frames import IMAGE_TYPES
-from robotops.tools.logs.readers import open_log
 
 if TYPE_CHECKING:
     from robotops.memory.vectors import VectorIndex

@@ -14,10 +14,10 @@ from PIL import Image
 
 from robotops.errors import InvalidRequestError
 from robotops.memory.blobs import BlobStore
+from robotops.sim.logs.readers import open_log
 from robotops.tools.datasets.models import DatasetManifest
 from robotops.tools.labeling.frames import decode_frame
 from robotops.tools.labeling.registry import FrameError
-from robotops.tools.logs.readers import open_log
 
 FRAME_HW = (96, 128)
 

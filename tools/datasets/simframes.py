@@ -14,7 +14,7 @@ import math
 import numpy as np
 from pydantic import BaseModel
 
-from robotops.policies.baseline import (
+from robotops.sim.baseline import (
     ACTOR_RADIUS,
     CORRIDOR_HALF_WIDTH,
     STOP_DISTANCE,

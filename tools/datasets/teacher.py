@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from robotops.policies.baseline import CORRIDOR_HALF_WIDTH, STOP_DISTANCE
+from robotops.sim.baseline import CORRIDOR_HALF_WIDTH, STOP_DISTANCE
 from robotops.tools.datasets.models import TeacherConfig
 
 

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from robotops.errors import NotFoundError
-from robotops.tools.approvals.models import ApprovalPublic
+from robotops.memory.approval_models import ApprovalPublic
+from robotops.sim.fleet.models import Deployment, DeployRequest, RollbackRequest
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import Deployment, DeployRequest, RollbackRequest
 
 
 @dataclass

@@ -29,8 +29,9 @@ from robotops.errors import (
     NotFoundError,
     RobotOpsError,
 )
+from robotops.memory.blobs import hash_file
 from robotops.settings import Settings
-from robotops.tools.fleet.models import (
+from robotops.sim.fleet.models import (
     AdvanceRequest,
     AdvanceResult,
     Deployment,
@@ -196,13 +197,13 @@ class FleetClient:
             FleetUnavailableError: the transfer kept failing after the retries.
         """
         dest = Path(dest)
-        if dest.is_file() and _sha256(dest) == upload.sha256:
+        if dest.is_file() and hash_file(dest) == upload.sha256:
             return dest
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
         url = f"/uploads/{_seg(upload.upload_id)}/content"
         self._retrying(url, lambda: self._fetch_rest(url, part, upload.size_bytes, progress))
-        actual = _sha256(part)
+        actual = hash_file(part)
         if actual != upload.sha256:
             part.unlink()
             raise LogFormatError(
@@ -307,11 +308,3 @@ def _raise_for_status(response: httpx.Response) -> None:
     if status == 404:
         raise FleetNotFoundError(detail, str(response.request.url))
     raise InvalidRequestError(f"fleet refused {response.request.url.path} ({status}): {detail}")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()

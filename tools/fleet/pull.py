@@ -10,7 +10,6 @@ a partial one continues from its last byte.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -20,8 +19,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from robotops.errors import FleetUnavailableError
-from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import (
+from robotops.memory.blobs import hash_file
+from robotops.sim.fleet.models import (
     INCIDENT_KINDS,
     ContextFidelity,
     IncidentKind,
@@ -29,6 +28,7 @@ from robotops.tools.fleet.models import (
     UploadPlan,
     UploadPlanRequest,
 )
+from robotops.tools.fleet.client import FleetClient
 
 PullProgress = Callable[[str, int, int], None]
 """Called as ``progress(file_name, bytes_done, bytes_total)`` while a file downloads."""
@@ -180,7 +180,7 @@ def _fetch(
     dest = result.out_dir / _file_name(item)
     part = dest.with_name(dest.name + ".part")
     entry.path = dest
-    if dest.is_file() and _sha256(dest) == upload.sha256:
+    if dest.is_file() and hash_file(dest) == upload.sha256:
         entry.status = "already_present"
         result.bytes_on_disk += upload.size_bytes
         return
@@ -211,14 +211,6 @@ def _file_name(item: PlanItem) -> str:
     """Deterministic, so that the same pull run again finds its earlier files."""
     stem = item.log_name.removesuffix(".mcap")
     return f"{stem}.{item.role}.{item.start_ns}-{item.end_ns}.{item.fidelity}.mcap"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _write_json(path: Path, model: BaseModel) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from robotops.errors import NotFoundError
+from robotops.sim.fleet.models import Incident, IncidentKind, PolicyInfo, Robot
 from robotops.tools.context import ToolContext
 from robotops.tools.fleet.actions import (
     DeployPolicyRequest,
@@ -17,7 +18,6 @@ from robotops.tools.fleet.actions import (
     FleetActionDeps,
     deploy_policy,
 )
-from robotops.tools.fleet.models import Incident, IncidentKind, PolicyInfo, Robot
 from robotops.tools.fleet.pull import PULL_BUDGET_BYTES, PullResult, pull
 from robotops.tools.fleet.pull import PullRequest as _FleetPull
 from robotops.tools.toolset import Toolset

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from robotops.evals.golden import GoldenSuite
 from robotops.sim.campaign.models import RunResult
+from robotops.tools.judge.golden import GoldenSuite
 
 VerdictKind = Literal["promote", "reject", "needs_more_data"]
 Outcome = Literal["better", "worse", "same", "unclear"]

@@ -3,8 +3,8 @@ regressions on the golden incident cases. Anything found here blocks a promotion
 
 from __future__ import annotations
 
-from robotops.evals.golden import GoldenCase, GoldenSuite
 from robotops.sim.campaign.models import RunResult
+from robotops.tools.judge.golden import GoldenCase, GoldenSuite
 from robotops.tools.judge.metrics import run_key
 from robotops.tools.judge.models import RunRef, SafetyCheck
 

@@ -14,10 +14,10 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from robotops.errors import NotFoundError
-from robotops.evals.golden import GoldenStore, GoldenSuite
 from robotops.sim.campaign.models import RunResult
 from robotops.tools.context import ToolContext
 from robotops.tools.judge.compare import judge
+from robotops.tools.judge.golden import GoldenStore, GoldenSuite
 from robotops.tools.judge.models import (
     JudgeCandidateRequest,
     JudgeCandidateResult,

@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from robotops.sim.logs.readers import LogMessage, open_log
+from robotops.sim.logs.readers.message_types import RAW_IMAGE_LAYOUT
 from robotops.tools.labeling.registry import FrameError
-from robotops.tools.logs.readers import LogMessage, open_log
-from robotops.tools.logs.readers.message_types import RAW_IMAGE_LAYOUT
 
 COMPRESSED_TYPES = ("sensor_msgs/CompressedImage", "foxglove/CompressedImage")
 RAW_TYPES = ("sensor_msgs/Image", "foxglove/RawImage")

@@ -31,6 +31,7 @@ from robotops.memory.blobs import BlobStore, LocalBlobStore
 from robotops.memory.catalog import Catalog, LogRow, SegmentRow, TopicRow
 from robotops.memory.labels import LabelerVersion, Labeling, LabelStore
 from robotops.settings import LabelerSettings, Settings
+from robotops.sim.logs.readers import canonical_type
 from robotops.tools.labeling.frames import IMAGE_TYPES, SegmentFrames, Window, sample_frames
 from robotops.tools.labeling.models import (
     BackendIdentity,
@@ -42,7 +43,6 @@ from robotops.tools.labeling.models import (
 from robotops.tools.labeling.registry import LabelBackend, LabelerConfigError, create_backend
 from robotops.tools.labeling.sync import LabelIndex, SyncDeps, sync_segments
 from robotops.tools.labeling.vocabulary import Vocabulary, load_vocabulary
-from robotops.tools.logs.readers import canonical_type
 
 LABELER_ID = "robotops.tools.labeling"
 SAMPLING_VERSION = "1"  # bump when frame sampling or aggregation changes what labels mean

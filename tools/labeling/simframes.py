@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from robotops.policies.baseline import TRAINING_MSAA
+from robotops.sim.baseline import TRAINING_MSAA
 from robotops.sim.world import actors
 from robotops.sim.world.simulator import WarehouseSim, lane_y
 from robotops.sim.world.specs import (

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from robotops.tools.logs.readers import ChannelInfo, LogMessage
-from robotops.tools.logs.readers.message_types import DEPTH_ENCODINGS, RAW_IMAGE_LAYOUT
+from robotops.sim.logs.readers import ChannelInfo, LogMessage
+from robotops.sim.logs.readers.message_types import DEPTH_ENCODINGS, RAW_IMAGE_LAYOUT
 
 FEATURES_VERSION = "1"
 NS = 1_000_000_000

@@ -48,20 +48,20 @@ from robotops.memory.embedding import BackgroundEmbedder
 from robotops.memory.lineage import record_artifact, record_derived
 from robotops.memory.segment_docs import SegmentDoc
 from robotops.settings import IngestSettings, Settings
-from robotops.tools.logs.features import (
-    FEATURES_VERSION,
-    FeatureConfig,
-    Segment,
-    SegmentBuilder,
-    describe,
-)
-from robotops.tools.logs.readers import (
+from robotops.sim.logs.readers import (
     MCAP_MAGIC,
     READERS,
     ChannelInfo,
     LogReader,
     LogSummary,
     open_log,
+)
+from robotops.tools.logs.features import (
+    FEATURES_VERSION,
+    FeatureConfig,
+    Segment,
+    SegmentBuilder,
+    describe,
 )
 from robotops.tools.logs.salvage import SalvageResult, salvage_mcap
 

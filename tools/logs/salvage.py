@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from robotops.errors import LogFormatError
 from robotops.memory.blobs import hash_file
-from robotops.tools.logs.readers import MCAP_ERRORS, MCAP_MAGIC
+from robotops.sim.logs.readers import MCAP_ERRORS, MCAP_MAGIC
 
 
 class SalvageResult(BaseModel):

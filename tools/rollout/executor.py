@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from robotops.errors import FleetUnavailableError, InvalidRequestError, NotFoundError
-from robotops.tools.approvals.models import Actor, ApprovalCreate, ApprovalPublic
+from robotops.memory.approval_models import Actor, ApprovalCreate, ApprovalPublic
+from robotops.sim.fleet.models import AdvanceRequest, DeployRequest, Robot, RollbackRequest
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import AdvanceRequest, DeployRequest, Robot, RollbackRequest
 from robotops.tools.rollout.gates import GateResult, evaluate_gates
 from robotops.tools.rollout.models import (
     FINISHED,

@@ -16,25 +16,16 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, Field
 
-from robotops.tools.fleet.models import RobotShiftMetrics
+from robotops.sim.fleet.models import RobotShiftMetrics, ShiftCounters
 
 MIN_OWN_HOURS = 1 / 60  # a robot's own baseline counts once it covers a robot-minute
 
 
-class Totals(BaseModel):
+class Totals(ShiftCounters):
     """Summed reports of some robots over some shifts."""
 
-    hours: float = 0.0
-    missions: int = 0
-    stalls: int = 0
-    stall_time_s: float = 0.0
-    phantom_stops: int = 0
-    estops: int = 0
-    collisions: int = 0
-    distance_m: float = 0.0
-
     def add(self, m: RobotShiftMetrics) -> None:
-        for name in type(self).model_fields:  # every field is a RobotShiftMetrics counter
+        for name in ShiftCounters.model_fields:
             setattr(self, name, getattr(self, name) + getattr(m, name))
 
     def rate(self, name: str) -> float:

@@ -16,8 +16,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, PositiveFloat
 
 from robotops.errors import InvalidRequestError, NotFoundError
+from robotops.sim.fleet.models import Robot
 from robotops.tools.fleet.client import FleetClient
-from robotops.tools.fleet.models import Robot
 from robotops.tools.judge.models import Verdict
 from robotops.tools.rollout.gates import GateSpec, baseline_from
 from robotops.tools.rollout.models import RolloutPlan, StagePlan

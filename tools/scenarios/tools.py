@@ -7,12 +7,12 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from robotops.errors import InvalidRequestError, NotFoundError, RobotOpsError
+from robotops.sim.fleet.models import Incident
 from robotops.sim.fleet.state import FleetStore
+from robotops.sim.logs.readers import read_summary
 from robotops.sim.scenarios.family import FamilyRequest, generate_family
 from robotops.sim.scenarios.io import write_scenarios
 from robotops.tools.context import ToolContext
-from robotops.tools.fleet.models import Incident
-from robotops.tools.logs.readers import read_summary
 from robotops.tools.toolset import Toolset
 
 toolset = Toolset("scenarios")

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from robotops.errors import InvalidRequestError, NotFoundError
-from robotops.tools.fleet.models import Incident
+from robotops.sim.fleet.models import Incident
 from robotops.tools.fleet.pull import PULL_BUDGET_BYTES, PullResult
 from robotops.tools.logs.search import SearchResult
 from robotops.tools.toolset import ToolCaller

@@ -18,8 +18,7 @@ from typing import Any
 from mcap.reader import make_reader
 
 from robotops.errors import LogFormatError
-from robotops.tools.labeling.frames import COMPRESSED_TYPES, IMAGE_TYPES
-from robotops.tools.logs.readers import (
+from robotops.sim.logs.readers import (
     MCAP_DECODER_FACTORIES,
     MCAP_ERRORS,
     MCAP_MAGIC,
@@ -27,6 +26,7 @@ from robotops.tools.logs.readers import (
     open_log,
     type_matches,
 )
+from robotops.tools.labeling.frames import COMPRESSED_TYPES, IMAGE_TYPES
 
 ROLE_TYPES: dict[str, tuple[str, ...]] = {
     "image": IMAGE_TYPES,

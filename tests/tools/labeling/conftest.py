@@ -11,7 +11,7 @@ import pytest
 from labeling_fakes import FakeVLM, build_tiny_clip
 from labeling_support import make_label_deps, render_scenes
 
-from robotops.api.background import serve_in_thread
+from robotops.sim.fleet.serve import serve_in_thread
 from robotops.tools.labeling.run import LabelDeps
 from robotops.tools.labeling.vocabulary import load_vocabulary
 

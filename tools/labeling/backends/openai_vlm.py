@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ from robotops.settings import LabelerSettings
 from robotops.tools.labeling.models import BackendIdentity, FrameVerdict
 from robotops.tools.labeling.registry import LabelBackend, LabelerConfigError, register
 from robotops.tools.labeling.vocabulary import Vocabulary
+from robotops.tools.openai_retry import EndpointFailed, EndpointRefused, first_choice
 
 MAX_SIDE = 512  # pixels; larger frames are downscaled before upload
 MIN_CONFIDENCE = 0.5
@@ -178,47 +178,23 @@ class OpenAIBackend(LabelBackend):
             LabelerConfigError: the endpoint refused the key or does not know the model.
             _RequestFailed: retries ran out, or the endpoint rejected this request.
         """
-        import openai
-        from tenacity import (
-            Retrying,
-            retry_if_exception_type,
-            stop_after_attempt,
-            wait_exponential,
-        )
-
-        transient = (openai.RateLimitError, openai.InternalServerError, openai.APIConnectionError)
-        retrying = Retrying(
-            stop=stop_after_attempt(self.settings.retries + 1),
-            wait=wait_exponential(multiplier=self.settings.retry_wait_s, max=60),
-            retry=retry_if_exception_type(transient),
-            reraise=True,
-        )
         try:
-            response = retrying(self._create, frames)
-        except (
-            openai.AuthenticationError,
-            openai.PermissionDeniedError,
-            openai.NotFoundError,
-        ) as exc:
+            choice = first_choice(
+                self._create,
+                frames,
+                retries=self.settings.retries,
+                retry_wait_s=self.settings.retry_wait_s,
+                max_wait_s=60,
+            )
+        except EndpointRefused as exc:
             raise LabelerConfigError(
                 self.name,
-                f"{self.base_url} refused model {self.model!r} "
-                f"({exc.status_code}: {_message(exc)})",
+                f"{self.base_url} refused model {self.model!r} ({exc.status}: {exc.detail})",
                 _FIX,
             ) from exc
-        except transient as exc:
-            tries = self.settings.retries + 1
-            raise _RequestFailed(
-                f"{self.base_url} failed after {tries} tries "
-                f"({type(exc).__name__}: {_message(exc)})"
-            ) from exc
-        except openai.APIStatusError as exc:
-            raise _RequestFailed(
-                f"{self.base_url} rejected the request ({exc.status_code}: {_message(exc)})"
-            ) from exc
-        if not response.choices:
-            raise _RequestFailed(f"{self.base_url} returned no choices")
-        return response.choices[0].message.content
+        except EndpointFailed as exc:
+            raise _RequestFailed(f"{self.base_url} {exc.text(with_detail=True)}") from exc
+        return choice.message.content
 
     def _create(self, frames: Sequence[np.ndarray]) -> Any:
         parts: list[dict[str, Any]] = [
@@ -247,12 +223,3 @@ class OpenAIBackend(LabelBackend):
 
 class _RequestFailed(Exception):
     """A request gave up; its frames get the message as their error."""
-
-
-def _message(exc: Exception) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-    return json.dumps(str(exc))[1:-1][:200]

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import hashlib
 import io
 import json
 import os
-import struct
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import zstandard
 from mcap.exceptions import McapError
 from mcap.reader import SeekingReader
 from mcap.records import Channel, Message, Schema
@@ -32,21 +29,12 @@ from mcap_ros2._dynamic import generate_dynamic, serialize_dynamic
 from PIL import Image, UnidentifiedImageError
 
 from robotops.errors import LogFormatError
-from robotops.tools.fleet.models import ContextFidelity
-from robotops.tools.logs.window import WindowResult, check_window_request
+from robotops.memory.blobs import hash_file
+from robotops.sim.fleet.models import ContextFidelity
+from robotops.sim.logs.readers.mcap_reader import MCAP_ERRORS
+from robotops.sim.logs.window import WindowResult, check_window_request
 
 Role = Literal["event", "image", "telemetry"]
-# What the mcap readers raise on input that is not MCAP, truncated or corrupt.
-CORRUPT = (
-    McapError,
-    ValueError,
-    KeyError,
-    IndexError,
-    EOFError,
-    struct.error,
-    OSError,
-    zstandard.ZstdError,
-)
 EVENT_SCHEMAS = frozenset({"robotops_msgs/msg/Event", "robotops_msgs/Event"})
 _COMPRESSED_IMAGES = ("CompressedImage",)  # sensor_msgs/msg/CompressedImage, foxglove.*
 _RAW_IMAGES = frozenset({"sensor_msgs/msg/Image", "sensor_msgs/Image"})
@@ -116,7 +104,7 @@ class Thumbnailer:
                 _set(message, "format", "jpeg")
                 _set(message, "data", buffer.getvalue())
             return self._encode(message)
-        except (*CORRUPT, TypeError, UnidentifiedImageError, Image.DecompressionBombError):
+        except (*MCAP_ERRORS, TypeError, UnidentifiedImageError, Image.DecompressionBombError):
             return None  # a frame that does not decode is left out, never sent full size
 
 
@@ -151,7 +139,7 @@ def reduce_window(
             writer.finish()
             out.flush()
             os.fsync(out.fileno())
-        digest, size = _sha256(tmp), tmp.stat().st_size
+        digest, size = hash_file(tmp), tmp.stat().st_size
         os.replace(tmp, dst)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -190,7 +178,7 @@ class _ReducingCopy:
             messages = reader.iter_messages(topics, starting_at=start_ns, ending_at=end_ns)
             for schema, channel, message in messages:
                 self._add(schema, channel, message)
-        except CORRUPT as exc:
+        except MCAP_ERRORS as exc:
             offset = None
             with contextlib.suppress(OSError, ValueError):
                 offset = self.source.tell()
@@ -338,11 +326,3 @@ def _image_to_raw(message: Any, image: Image.Image) -> None:
         ("data", pixels.tobytes()),
     ):
         _set(message, name, value)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()

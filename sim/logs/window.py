@@ -10,16 +10,12 @@ the size of the log.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import struct
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TypeVar
 
-import zstandard
-from mcap.exceptions import McapError
 from mcap.reader import SeekingReader
 from mcap.records import Channel, Header, Message, Metadata, Schema
 from mcap.stream_reader import StreamReader
@@ -28,22 +24,8 @@ from mcap.writer import CompressionType, Writer
 from pydantic import BaseModel, Field
 
 from robotops.errors import InvalidRequestError, LogFormatError, NotFoundError
-
-# What the mcap readers raise on a file that is not MCAP, truncated or corrupt (bad CRC, bad
-# compressed data, records pointing nowhere). OSError covers seeking before the start of a file
-# shorter than a footer.
-_CORRUPT = (
-    McapError,
-    ValueError,
-    KeyError,
-    IndexError,
-    EOFError,
-    struct.error,
-    OSError,
-    zstandard.ZstdError,
-)
-
-_HASH_BLOCK = 1 << 20
+from robotops.memory.blobs import hash_file
+from robotops.sim.logs.readers.mcap_reader import MCAP_ERRORS
 
 T = TypeVar("T")
 
@@ -149,7 +131,7 @@ def cut_window(
             writer.finish()
             out.flush()
             os.fsync(out.fileno())
-        digest = _sha256(tmp)
+        digest = hash_file(tmp)
         size = tmp.stat().st_size
         os.replace(tmp, dst)
     finally:
@@ -283,7 +265,7 @@ def _guarded(path: Path, source: IO[bytes], items: Iterable[T]) -> Iterator[T]:
     """Re-raise what a reader raises mid-iteration as a LogFormatError naming the file."""
     try:
         yield from items
-    except _CORRUPT as exc:
+    except MCAP_ERRORS as exc:
         raise _format_error(path, source, exc) from exc
 
 
@@ -291,7 +273,7 @@ def _guard(path: Path, source: IO[bytes], call: Callable[[], T]) -> T:
     """Call ``call`` and turn a reader error into a LogFormatError naming the file."""
     try:
         return call()
-    except _CORRUPT as exc:
+    except MCAP_ERRORS as exc:
         raise _format_error(path, source, exc) from exc
 
 
@@ -301,11 +283,3 @@ def _format_error(path: Path, source: IO[bytes], exc: Exception) -> LogFormatErr
         offset = source.tell()
     reason = str(exc) or type(exc).__name__
     return LogFormatError(str(path), f"not a readable MCAP file ({reason})", offset)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        while block := stream.read(_HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()

@@ -20,25 +20,26 @@ from mcap.stream_reader import StreamReader, breakup_chunk
 from mcap.summary import Summary
 
 from robotops.errors import LogFormatError
-from robotops.tools.logs.readers.bagdir import (
+from robotops.sim.logs.readers.bagdir import (
     apply_bag_counts,
     bag_files,
     bag_storage,
     bag_yaml_path,
 )
-from robotops.tools.logs.readers.base import (
+from robotops.sim.logs.readers.base import (
     ChannelInfo,
     LogMessage,
     LogReader,
     LogSummary,
     starts_with,
 )
-from robotops.tools.logs.readers.decoders import MCAP_DECODER_FACTORIES, mcap_decoder
+from robotops.sim.logs.readers.decoders import MCAP_DECODER_FACTORIES, mcap_decoder
 
 MCAP_MAGIC = b"\x89MCAP0\r\n"
 
-# What the mcap readers raise on a truncated or corrupt file (bad CRC, bad compressed data,
-# records pointing nowhere); OSError covers seeking before the start of a tiny file.
+# What the mcap readers raise on a file that is not MCAP, truncated or corrupt (bad CRC, bad
+# compressed data, records pointing nowhere); OSError covers seeking before the start of a file
+# shorter than a footer. The one set every reader, window cut and reduction catches.
 MCAP_ERRORS = (
     McapError,
     ValueError,

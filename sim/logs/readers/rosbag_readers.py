@@ -20,8 +20,8 @@ from rosbags.typesys import Stores, TypesysError, get_types_from_msg
 from rosbags.typesys.store import Typestore
 
 from robotops.errors import LogFormatError
-from robotops.tools.logs.readers.bagdir import BAG_METADATA, bag_files, bag_storage
-from robotops.tools.logs.readers.base import (
+from robotops.sim.logs.readers.bagdir import BAG_METADATA, bag_files, bag_storage
+from robotops.sim.logs.readers.base import (
     ChannelInfo,
     Decoder,
     LogMessage,
@@ -29,7 +29,7 @@ from robotops.tools.logs.readers.base import (
     LogSummary,
     starts_with,
 )
-from robotops.tools.logs.readers.decoders import idl_types, typestore
+from robotops.sim.logs.readers.decoders import idl_types, typestore
 
 ROS1_MAGIC = b"#ROSBAG V2.0"
 SQLITE_MAGIC = b"SQLite format 3\x00"

@@ -22,9 +22,10 @@ from mcap.stream_reader import breakup_chunk
 from mcap.summary import Summary
 
 from robotops.errors import LogFormatError, NotFoundError
-from robotops.tools.fleet.models import ContextFidelity, PlanEvent
-from robotops.tools.logs.log_events import events_from_reader
-from robotops.tools.logs.reduce import CORRUPT, Thumbnailer, channel_role, slot
+from robotops.sim.fleet.models import ContextFidelity, PlanEvent
+from robotops.sim.logs.log_events import events_from_reader
+from robotops.sim.logs.readers.mcap_reader import MCAP_ERRORS
+from robotops.sim.logs.reduce import Thumbnailer, channel_role, slot
 
 _RECORD_OVERHEAD = 1 + 8 + 2 + 4 + 8 + 8  # opcode, length, channel, sequence, log/publish time
 _RECORD_COMPRESSED = 10  # what that header costs once zstd has seen a few of its neighbours
@@ -110,7 +111,7 @@ def index_log(path: Path, fidelity: ContextFidelity | None = None) -> LogIndex:
     with open(path, "rb") as stream:
         try:
             return _index_log(path, stream, fidelity)
-        except CORRUPT as exc:
+        except MCAP_ERRORS as exc:
             raise LogFormatError(str(path), f"not a readable MCAP file ({exc})") from exc
 
 

@@ -224,18 +224,11 @@ class PublishPolicyRequest(BaseModel):
     card: dict = Field(description="the policy card (JSON) saved beside the weights")
 
 
-class RobotShiftMetrics(BaseModel):
-    """What one robot reported about one shift: its own counters, never the ground truth.
+class ShiftCounters(BaseModel):
+    """The counters a robot reports over a shift; summed over robots and shifts, the totals the
+    rollout gates compare (the one definition of the fleet's metric fields)."""
 
-    Phantom stops are the stops the robot made while its own range scan showed the path ahead
-    free, which the robot can tell by itself (it cannot tell *why* it stopped).
-    """
-
-    shift_id: str
-    robot_id: str
-    zone: str
-    policy_version: str = Field(description="the version the robot ran during the shift")
-    hours: float = Field(ge=0)
+    hours: float = Field(0.0, ge=0)
     missions: int = 0
     stalls: int = 0
     stall_time_s: float = 0.0
@@ -243,6 +236,20 @@ class RobotShiftMetrics(BaseModel):
     estops: int = 0
     collisions: int = 0
     distance_m: float = 0.0
+
+
+class RobotShiftMetrics(ShiftCounters):
+    """What one robot reported about one shift: its own counters, never the ground truth.
+
+    Phantom stops are the stops the robot made while its own range scan showed the path ahead
+    free, which the robot can tell by itself (it cannot tell *why* it stopped).
+    """
+
+    hours: float = Field(ge=0)  # a report always says how long it covers
+    shift_id: str
+    robot_id: str
+    zone: str
+    policy_version: str = Field(description="the version the robot ran during the shift")
 
 
 class ShiftInfo(BaseModel):

@@ -20,8 +20,8 @@ Modules: ``base`` (messages, summaries, the :class:`LogReader` interface), ``mes
 ``mcap_reader``, ``rosbag_readers`` and ``detect`` (registry, detection, :func:`open_log`).
 """
 
-from robotops.tools.logs.readers.bagdir import BAG_METADATA
-from robotops.tools.logs.readers.base import (
+from robotops.sim.logs.readers.bagdir import BAG_METADATA
+from robotops.sim.logs.readers.base import (
     ChannelInfo,
     Decoder,
     LogMessage,
@@ -29,29 +29,29 @@ from robotops.tools.logs.readers.base import (
     LogSummary,
     TopicSummary,
 )
-from robotops.tools.logs.readers.decoders import (
+from robotops.sim.logs.readers.decoders import (
     KNOWN_MESSAGE_ENCODINGS,
     MCAP_DECODER_FACTORIES,
     JsonDecoderFactory,
     QuietRos2DecoderFactory,
     Ros1DecoderFactory,
 )
-from robotops.tools.logs.readers.detect import (
+from robotops.sim.logs.readers.detect import (
     READERS,
     detect_format,
     open_log,
     read_summary,
     supported_formats,
 )
-from robotops.tools.logs.readers.mcap_reader import (
+from robotops.sim.logs.readers.mcap_reader import (
     MCAP_ERRORS,
     MCAP_MAGIC,
     McapLogReader,
     diagnose_mcap,
     scan_readable,
 )
-from robotops.tools.logs.readers.message_types import canonical_type, topics_of_type, type_matches
-from robotops.tools.logs.readers.rosbag_readers import (
+from robotops.sim.logs.readers.message_types import canonical_type, topics_of_type, type_matches
+from robotops.sim.logs.readers.rosbag_readers import (
     ROS1_MAGIC,
     ROSBAG_ERRORS,
     SQLITE_MAGIC,

@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from robotops.tools.logs.readers.base import LogSummary
+    from robotops.sim.logs.readers.base import LogSummary
 
 
 def canonical_type(name: str) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from robotops.errors import LogFormatError, NotFoundError
-from robotops.tools.logs.readers.base import LogReader, LogSummary
-from robotops.tools.logs.readers.mcap_reader import McapLogReader
-from robotops.tools.logs.readers.rosbag_readers import Ros1BagReader, Ros2BagReader
+from robotops.sim.logs.readers.base import LogReader, LogSummary
+from robotops.sim.logs.readers.mcap_reader import McapLogReader
+from robotops.sim.logs.readers.rosbag_readers import Ros1BagReader, Ros2BagReader
 
 READERS: dict[str, type[LogReader]] = {
     "mcap": McapLogReader,

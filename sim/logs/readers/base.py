@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field
 
 from robotops.errors import LogFormatError
-from robotops.tools.logs.readers.message_types import canonical_type
+from robotops.sim.logs.readers.message_types import canonical_type
 
 Decoder = Callable[[bytes], Any]
 

@@ -15,8 +15,9 @@ from mcap_protobuf.decoder import DecoderFactory as ProtobufDecoderFactory
 from mcap_ros2.decoder import DecoderFactory as Ros2DecoderFactory
 
 from robotops.errors import LogFormatError, NotFoundError
-from robotops.tools.fleet.models import PlanEvent
-from robotops.tools.logs.reduce import CORRUPT, channel_role
+from robotops.sim.fleet.models import PlanEvent
+from robotops.sim.logs.readers.mcap_reader import MCAP_ERRORS
+from robotops.sim.logs.reduce import channel_role
 
 
 def read_events(path: Path) -> list[PlanEvent]:
@@ -37,7 +38,7 @@ def read_events(path: Path) -> list[PlanEvent]:
             reader = SeekingReader(stream)
             summary = reader.get_summary()
             return events_from_reader(path, reader, summary)
-        except CORRUPT as exc:
+        except MCAP_ERRORS as exc:
             raise LogFormatError(str(path), f"not a readable MCAP file ({exc})") from exc
 
 

@@ -20,8 +20,8 @@ from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg
 from rosbags.typesys import get_typestore as _get_typestore
 from rosbags.typesys.store import Typestore
 
-from robotops.tools.logs.readers.base import Decoder
-from robotops.tools.logs.readers.message_types import canonical_type
+from robotops.sim.logs.readers.base import Decoder
+from robotops.sim.logs.readers.message_types import canonical_type
 
 
 def _rosbags_decoder(types: dict[str, Any], typename: str, ros1: bool) -> Decoder:

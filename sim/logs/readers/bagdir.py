@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from robotops.errors import LogFormatError
-from robotops.tools.logs.readers.base import ChannelInfo
+from robotops.sim.logs.readers.base import ChannelInfo
 
 BAG_METADATA = "metadata.yaml"
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from robotops.errors import InvalidRequestError
-from robotops.tools.fleet.models import PlanEvent, PlanItem, UploadPlan, UploadPlanRequest
-from robotops.tools.logs.size_index import LogIndex, index_log
+from robotops.sim.fleet.models import PlanEvent, PlanItem, UploadPlan, UploadPlanRequest
+from robotops.sim.logs.size_index import LogIndex, index_log
 
 _KIND_RANK = {"collision": 4, "estop": 3, "nav_error": 2, "stall": 1}
 _SEVERITY_RANK = {"fatal": 4, "error": 3, "warn": 2, "warning": 2, "info": 1, "debug": 0}
