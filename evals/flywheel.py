@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from robotops.demo import DemoResult, run_demo
+from robotops.demo.run import DemoResult, run_demo
 from robotops.settings import Settings
 from robotops.sim.fleet.shift import ShiftConfig
 

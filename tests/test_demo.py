@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from robotops.cli import app
-from robotops.demo import AUTO_APPROVAL_COMMENT, DEMO_APPROVER
-from robotops.demo_figures import shift_figures
+from robotops.demo.figures import shift_figures
+from robotops.demo.run import AUTO_APPROVAL_COMMENT, DEMO_APPROVER
 from robotops.memory.approvals import ApprovalStore
 from robotops.settings import get_settings
 from robotops.sim.fleet.state import FleetStore

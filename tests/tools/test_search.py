@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from robotops.cli import app
-from robotops.cli_search import parse_since
+from robotops.cli.search import parse_since
 from robotops.memory.embedding import load_model
 from robotops.memory.segment_docs import SegmentDoc
 from robotops.memory.vectors import VectorIndex

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from robotops.cli import JsonOpt, app, clean_errors, console, emit_json
-from robotops.cli_eval import eval_app
+from robotops.cli.base import JsonOpt, app, clean_errors, console, emit_json
+from robotops.cli.eval import eval_app
 from robotops.settings import get_settings
 
 

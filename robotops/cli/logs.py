@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from robotops.cli import JsonOpt, app, clean_errors, console, emit_json
+from robotops.cli.base import JsonOpt, app, clean_errors, console, emit_json
 from robotops.errors import InvalidRequestError, NotFoundError, RobotOpsError
 from robotops.settings import Settings, get_settings
 

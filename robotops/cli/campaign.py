@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from robotops.cli import JsonOpt, app, clean_errors, console, emit_json, resolve_fleet_dir
+from robotops.cli.base import JsonOpt, app, clean_errors, console, emit_json, resolve_fleet_dir
 from robotops.errors import ConfigError
 from robotops.settings import get_settings
 

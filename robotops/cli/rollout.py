@@ -9,8 +9,8 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.table import Table
 
-from robotops.cli import JsonOpt, app, clean_errors, console, emit_json
-from robotops.cli_eval import eval_app
+from robotops.cli.base import JsonOpt, app, clean_errors, console, emit_json
+from robotops.cli.eval import eval_app
 from robotops.errors import InvalidRequestError
 from robotops.settings import get_settings
 

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from robotops.cli import JsonOpt, app, clean_errors, console, emit_json
+from robotops.cli.base import JsonOpt, app, clean_errors, console, emit_json
 from robotops.errors import InvalidRequestError
 from robotops.settings import get_settings
 

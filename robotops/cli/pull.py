@@ -10,7 +10,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 from rich.table import Table
 
-from robotops.cli import JsonOpt, clean_errors, console, emit_json, fleet_app
+from robotops.cli.base import JsonOpt, clean_errors, console, emit_json, fleet_app
 from robotops.errors import ConfigError, FleetUnavailableError
 from robotops.settings import get_settings
 

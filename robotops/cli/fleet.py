@@ -9,7 +9,14 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from robotops.cli import JsonOpt, clean_errors, console, emit_json, fleet_app, resolve_fleet_dir
+from robotops.cli.base import (
+    JsonOpt,
+    clean_errors,
+    console,
+    emit_json,
+    fleet_app,
+    resolve_fleet_dir,
+)
 from robotops.settings import get_settings
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import httpx
 import typer
 
-from robotops.cli import JsonOpt, app, clean_errors, console, emit_json
+from robotops.cli.base import JsonOpt, app, clean_errors, console, emit_json
 from robotops.errors import FleetUnavailableError, InvalidRequestError
 from robotops.settings import Settings, get_settings
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from robotops.cli import JsonOpt, app, clean_errors, console, emit_json
+from robotops.cli.base import JsonOpt, app, clean_errors, console, emit_json
 from robotops.settings import get_settings
 
 
@@ -29,8 +29,8 @@ def demo(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the flywheel demo on the simulated warehouse fleet and write a report."""
-    from robotops.demo import quick_settings, run_demo
-    from robotops.demo_report import before_after_rows
+    from robotops.demo.report import before_after_rows
+    from robotops.demo.run import quick_settings, run_demo
     from robotops.sim.fleet.shift import ShiftConfig
 
     settings = get_settings()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from robotops.cli import JsonOpt, app, clean_errors, console, emit_json
+from robotops.cli.base import JsonOpt, app, clean_errors, console, emit_json
 
 if TYPE_CHECKING:
     from robotops.evals.triage import SplitScore

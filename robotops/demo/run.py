@@ -26,10 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from robotops.agents.reasoning.base import Finding, Task, Uses, create_reasoner, run_agent
-from robotops.demo_figures import ShiftFigures, shift_figures
+from robotops.demo.figures import shift_figures
+from robotops.demo.models import Collected, DemoResult, DiagnosedIncident
 from robotops.memory.approval_models import Actor, Decision
 from robotops.settings import Settings
 from robotops.sim.fleet.models import Incident
@@ -40,7 +39,7 @@ from robotops.tools.context import ToolContext
 from robotops.tools.defaults import all_tools, default_toolsets
 from robotops.tools.fleet.client import FleetClient
 from robotops.tools.fleet.pull import PullResult
-from robotops.tools.triage.answer import TriageAnswer, pull_and_ingest, triage, window_path
+from robotops.tools.triage.answer import pull_and_ingest, triage, window_path
 from robotops.tools.triage.diagnose import diagnose_incident
 from robotops.tools.triage.models import DiagnoseRequest
 
@@ -65,46 +64,6 @@ def quick_settings(settings: Settings) -> Settings:
     """``settings`` with the flywheel sized for --quick."""
     agents = settings.agents.model_copy(update=QUICK_AGENTS)
     return settings.model_copy(update={"agents": agents})
-
-
-class Collected(BaseModel):
-    robots: int
-    files: int
-    bytes_sent: int
-    bytes_logged: int
-    incidents_covered: int
-    incidents: int
-    labels: dict[str, int] = Field(default_factory=dict)
-
-
-class DiagnosedIncident(BaseModel):
-    incident_id: str
-    robot_id: str
-    kind: str
-    cause: str
-    confidence: float
-
-
-class DemoResult(BaseModel):
-    """Everything the demo did, with the figures the report and ``--json`` show."""
-
-    seed: int
-    auto_approve: bool
-    shift: ShiftSummary
-    collected: Collected
-    triage: TriageAnswer | None
-    diagnosed: list[DiagnosedIncident] = Field(default_factory=list)
-    causes: dict[str, int] = Field(default_factory=dict)
-    scenarios: dict[str, Any] = Field(default_factory=dict)
-    training: dict[str, Any] = Field(default_factory=dict)
-    validation: dict[str, Any] = Field(default_factory=dict)
-    rollout: dict[str, Any] = Field(default_factory=dict)
-    approvals: list[dict[str, Any]] = Field(default_factory=list)
-    before: ShiftFigures | None = None
-    after: ShiftFigures | None = None
-    stopped_at: str = Field("", description="where the loop stopped, if it did not finish")
-    report: str = ""
-    phases_s: dict[str, float] = Field(default_factory=dict)
 
 
 def call(ctx: ToolContext, tool_name: str, /, **arguments: Any) -> Any:
@@ -297,7 +256,7 @@ def run_demo(
     auto_approve: bool = False,
 ) -> DemoResult:
     """Run one turn of the flywheel into a fresh directory ``out`` and write its report."""
-    from robotops.demo_report import write_report
+    from robotops.demo.report import write_report
 
     if out.exists():
         shutil.rmtree(out)

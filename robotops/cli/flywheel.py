@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from robotops.cli import JsonOpt, clean_errors, console, emit_json
-from robotops.cli_eval import eval_app
+from robotops.cli.base import JsonOpt, clean_errors, console, emit_json
+from robotops.cli.eval import eval_app
 from robotops.settings import get_settings
 
 
@@ -23,7 +23,7 @@ def eval_flywheel_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Turn the flywheel once per seed (auto-approved, demo only) and report the figures."""
-    from robotops.demo import quick_settings
+    from robotops.demo.run import quick_settings
     from robotops.evals.flywheel import eval_flywheel
 
     settings = quick_settings(get_settings()) if quick else get_settings()

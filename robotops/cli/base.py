@@ -1,4 +1,4 @@
-"""The ``robotops`` command line: one entry point, a sub-command group per domain.
+"""What every command module shares: the app, its groups, clean errors, ``--json`` output.
 
 Every command has ``--help``; every command whose output a script would read has ``--json``.
 Errors robotops raises on purpose print one clear line and exit 2, never a traceback.
@@ -70,23 +70,3 @@ def version(as_json: JsonOpt = False) -> None:
     from robotops import __version__
 
     emit_json({"version": __version__}) if as_json else typer.echo(__version__)
-
-
-# Command modules register themselves on the groups above.
-from robotops import (  # noqa: E402,F401
-    cli_api,
-    cli_campaign,  # noqa: E402,F401
-    cli_demo,
-    cli_eval,
-    cli_fleet,
-    cli_flywheel,  # noqa: E402,F401
-    cli_judge,  # noqa: E402,F401
-    cli_label,
-    cli_logs,
-    cli_nightly,  # noqa: E402,F401
-    cli_policies,
-    cli_pull,
-    cli_rollout,  # noqa: E402,F401
-    cli_search,
-    cli_train,  # noqa: E402,F401
-)

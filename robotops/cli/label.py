@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from robotops.cli import JsonOpt, app, clean_errors, console, emit_json
-from robotops.cli_eval import eval_app
+from robotops.cli.base import JsonOpt, app, clean_errors, console, emit_json
+from robotops.cli.eval import eval_app
 from robotops.settings import get_settings
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def label_cmd(
     """Label camera segments not yet labeled by this labeler version (incremental)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from robotops.cli_search import parse_since
+    from robotops.cli.search import parse_since
     from robotops.tools.labeling.models import LabelRequest
     from robotops.tools.labeling.run import label_segments
 

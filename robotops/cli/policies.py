@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from robotops.cli import JsonOpt, clean_errors, console, emit_json, policies_app
+from robotops.cli.base import JsonOpt, clean_errors, console, emit_json, policies_app
 
 
 @policies_app.command("train-baseline")

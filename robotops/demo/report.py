@@ -15,8 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from robotops.demo import DemoResult  # noqa: E402
-from robotops.demo_figures import ShiftFigures, change_pct  # noqa: E402
+from robotops.demo.figures import ShiftFigures, change_pct  # noqa: E402
+from robotops.demo.models import DemoResult  # noqa: E402
 
 BEFORE_AFTER_ROWS = (
     ("stalls per robot-hour", "stalls_per_robot_hour"),
