@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 SHARED_LOGS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "logs"
+# Helpers tests share (fake LLM servers, tiny logs, stand-ins) import by name from tests/support.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
 
 @pytest.fixture(autouse=True)

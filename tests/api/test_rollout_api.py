@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from rollout_verdict import verdict
 
 from robotops.api.app import build_deps, create_app
 from robotops.memory.approval_models import Actor, Decision
@@ -26,9 +26,6 @@ from robotops.tools.rollout.executor import (
 from robotops.tools.rollout.models import Rollout, StagePlan
 from robotops.tools.rollout.plan import ProposeRolloutRequest, propose_plan
 from robotops.tools.rollout.store import RolloutStore
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from rollout_verdict import verdict  # noqa: E402
 
 REPORT = {"stalls": 1, "stall_time_s": 5.0, "phantom_stops": 1, "distance_m": 20.0}
 

@@ -5,14 +5,11 @@ catalog answers which logs, labels and labeler versions went into v2."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from dataset_logs import Faults, record_episode, write_log  # noqa: E402
+from typer.testing import CliRunner
 
 from robotops.cli import app  # noqa: E402
 from robotops.memory.labels import Labeling, LabelStore  # noqa: E402

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from ingest_support import SHARED, SHARED_LOGS, T0, write_robot_log
 from mcap.writer import CompressionType, Writer
 from mcap_protobuf.writer import Writer as ProtobufWriter
 from rosbags.rosbag1 import Writer as Bag1Writer
 from rosbags.rosbag2 import Writer as Bag2Writer
 from rosbags.rosbag2.enums import CompressionFormat, CompressionMode
 from rosbags.typesys import Stores, get_typestore
-from test_ingest_support import SHARED_LOGS, T0, write_robot_log
 
 from robotops.errors import LogFormatError, NotFoundError
 from robotops.sim.logs.readers import (
@@ -28,21 +28,6 @@ from robotops.sim.logs.readers import (
 )
 
 MS = 1_000_000
-
-# path under shared/data/logs -> (format, messages, topics declared, topics that must decode)
-SHARED = {
-    "rosbag2_talker_mcap": ("mcap", 20, 3, 2),
-    "rosbag2_talker_mcap/talker.mcap": ("mcap", 20, 3, 2),
-    "rosbag2_cdr_test_db3": ("ros2", 7, 2, 2),
-    "rosbag2_msgcomp_zstd_db3": ("ros2", 1127, 3, 2),
-    "rosbag2_services_mcap": ("mcap", 10, 5, 4),
-    "rosbag2_wrong_rmw_mcap": ("mcap", 7, 2, 0),
-    "rosbagsrs_alltypes_mcap": ("mcap", 188, 94, 94),
-    "autoware_ego_trajectory_db3/bag_ego_trajectory.db3": ("ros2", 2130, 1, 1),
-    "robot_localization_bags/test2.bag": ("ros1", 6121, 2, 2),
-    "rosbagjs_fixtures/example-lz4.bag": ("ros1", 8647, 9, 9),
-    "keelson_mcap/test.mcap": ("mcap", 2172, 649, 649),
-}
 
 
 def read_all(reader: LogReader) -> tuple[int, dict[str, int], dict[str, int]]:

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from ingest_support import SHARED_LOGS, T0, write_robot_log
 from mcap.reader import make_reader
-from test_ingest_support import SHARED_LOGS, T0, write_robot_log
 from typer.testing import CliRunner
 
 from robotops.cli import app

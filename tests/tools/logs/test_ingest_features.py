@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_ingest_support import T0, jpeg
+from ingest_support import T0, jpeg
 
 from robotops.sim.logs.readers import ChannelInfo, LogMessage
 from robotops.tools.logs.features import (

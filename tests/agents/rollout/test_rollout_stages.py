@@ -5,7 +5,6 @@ as another process would."""
 from __future__ import annotations
 
 import sqlite3
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import partial
@@ -16,6 +15,7 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.graph import START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
+from rollout_verdict import verdict
 
 from robotops.agents.deps import AgentDeps
 from robotops.agents.rollout.stages import (
@@ -40,9 +40,6 @@ from robotops.tools.rollout.executor import RolloutDeps
 from robotops.tools.rollout.models import Rollout, StagePlan
 from robotops.tools.rollout.store import RolloutStore
 from robotops.tools.rollout.tools import rollout_toolset
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from rollout_verdict import verdict  # noqa: E402
 
 RAJ = Actor(name="raj", role="approver")
 GOOD = {"stalls": 2, "stall_time_s": 15.0, "phantom_stops": 2, "distance_m": 15.0}

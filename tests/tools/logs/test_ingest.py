@@ -8,10 +8,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from mcap.data_stream import RecordBuilder
-from mcap.records import Footer
-from sqlalchemy import func, select
-from test_ingest_support import (
+from ingest_support import (
+    SHARED,
     SHARED_LOGS,
     T0,
     EmbeddingRecordingIndex,
@@ -20,7 +18,9 @@ from test_ingest_support import (
     stored_blobs,
     write_robot_log,
 )
-from test_readers import SHARED
+from mcap.data_stream import RecordBuilder
+from mcap.records import Footer
+from sqlalchemy import func, select
 
 from robotops.errors import LogFormatError
 from robotops.memory.blobs import hash_file

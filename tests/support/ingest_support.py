@@ -25,6 +25,21 @@ T0 = 1_700_000_000_000_000_000  # a multiple of 2 s: segments start at T0, T0 + 
 MS = 1_000_000
 SHARED_LOGS = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "logs"
 
+# path under shared/data/logs -> (format, messages, topics declared, topics that must decode)
+SHARED = {
+    "rosbag2_talker_mcap": ("mcap", 20, 3, 2),
+    "rosbag2_talker_mcap/talker.mcap": ("mcap", 20, 3, 2),
+    "rosbag2_cdr_test_db3": ("ros2", 7, 2, 2),
+    "rosbag2_msgcomp_zstd_db3": ("ros2", 1127, 3, 2),
+    "rosbag2_services_mcap": ("mcap", 10, 5, 4),
+    "rosbag2_wrong_rmw_mcap": ("mcap", 7, 2, 0),
+    "rosbagsrs_alltypes_mcap": ("mcap", 188, 94, 94),
+    "autoware_ego_trajectory_db3/bag_ego_trajectory.db3": ("ros2", 2130, 1, 1),
+    "robot_localization_bags/test2.bag": ("ros1", 6121, 2, 2),
+    "rosbagjs_fixtures/example-lz4.bag": ("ros1", 8647, 9, 9),
+    "keelson_mcap/test.mcap": ("mcap", 2172, 649, 649),
+}
+
 
 @dataclass
 class RobotLog:

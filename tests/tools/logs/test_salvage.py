@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ingest_support import RecordingIndex, make_deps, stored_blobs, write_robot_log
 from mcap.reader import make_reader
 from sqlalchemy import func, select
-from test_ingest_support import RecordingIndex, make_deps, stored_blobs, write_robot_log
 
 from robotops.errors import LogFormatError
 from robotops.memory.blobs import hash_file

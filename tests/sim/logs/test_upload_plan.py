@@ -348,7 +348,7 @@ def test_a_log_without_summary_is_scanned_once(robot_log: Path, tmp_path: Path) 
     "name", ["rosbagsrs_alltypes_mcap/test_bag_mcap.mcap", "keelson_mcap/test.mcap"]
 )
 def test_logs_no_one_here_wrote_plan_and_thin(name: str, tmp_path: Path) -> None:
-    path = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "logs" / name
+    path = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "logs" / name
     if not path.is_file():
         pytest.skip(f"{path} not present")
     plan = plan_upload([path], UploadPlanRequest(budget_bytes=10**7), LINK)
