@@ -85,30 +85,35 @@ class ToolContext:
 
     @property
     def data_dir(self) -> Path:
+        """DATA_DIR, created if missing."""
         path = Path(self.settings.data_dir)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
     @property
     def catalog(self) -> Catalog:
+        """The catalog (SQL) of logs, segments, labels and lineage."""
         from robotops.memory.catalog import Catalog
 
         return self._open("catalog", lambda: Catalog.from_settings(self.settings))
 
     @property
     def blobs(self) -> LocalBlobStore:
+        """The content-addressed blob store of logs and artifacts."""
         from robotops.memory.blobs import LocalBlobStore
 
         return self._open("blobs", lambda: LocalBlobStore.from_settings(self.settings))
 
     @property
     def index(self) -> VectorIndex:
+        """The vector index of segment descriptions."""
         from robotops.memory.vectors import VectorIndex
 
         return self._open("index", lambda: VectorIndex.from_settings(self.settings))
 
     @property
     def ingest(self) -> IngestDeps:
+        """What ingesting a log works through (catalog, blobs, index)."""
         from robotops.tools.logs.ingest import IngestDeps
 
         return self._open(
@@ -117,12 +122,14 @@ class ToolContext:
 
     @property
     def fleet(self) -> FleetClient:
+        """The fleet API client the settings name."""
         from robotops.tools.fleet.client import FleetClient
 
         return self._open("fleet", lambda: FleetClient.from_settings(self.settings))
 
     @property
     def approvals(self) -> ApprovalService:
+        """The approval service over the approval store."""
         from robotops.memory.approvals import ApprovalStore
         from robotops.tools.approvals.service import ApprovalService
 

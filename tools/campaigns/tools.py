@@ -33,6 +33,8 @@ class RunCampaignRequest(BaseModel):
 
 
 class RunCampaignResult(BaseModel):
+    """Per-policy summaries of a campaign, and what ran now, was skipped or failed."""
+
     campaign_id: str
     total: int
     ok: int

@@ -52,4 +52,5 @@ def near_other_split(
 
 
 def group_name(robot: str, block: int) -> str:
+    """The split group of a robot's time block: frames of one group never straddle splits."""
     return f"{robot}:{block}"

@@ -37,6 +37,8 @@ class DeployPolicyRequest(BaseModel):
 
 
 class DeployPolicyResult(BaseModel):
+    """The deployment made and the approval it used."""
+
     deployment: Deployment
     approval: ApprovalPublic
 
@@ -68,6 +70,8 @@ def deploy_policy(req: DeployPolicyRequest, deps: FleetActionDeps) -> DeployPoli
 
 
 class RollbackResult(BaseModel):
+    """The rollback made."""
+
     deployment: Deployment
 
 

@@ -30,6 +30,8 @@ class RobotsQuery(BaseModel):
 
 
 class RobotList(BaseModel):
+    """Every robot the fleet reports."""
+
     robots: list[Robot]
 
 
@@ -51,6 +53,8 @@ class IncidentsQuery(BaseModel):
 
 
 class IncidentList(BaseModel):
+    """Incidents the robots flagged."""
+
     incidents: list[Incident] = Field(description="oldest first")
 
 
@@ -102,6 +106,8 @@ class PoliciesQuery(BaseModel):
 
 
 class PolicyList(BaseModel):
+    """Every policy version the fleet holds, with its artifact hash."""
+
     policies: list[PolicyInfo]
 
 
@@ -116,6 +122,8 @@ def list_policies_tool(request: PoliciesQuery, ctx: ToolContext) -> PolicyList:
 
 
 class PolicyChangesQuery(BaseModel):
+    """Which policy version to compare with the one before it."""
+
     version: str = Field(description='a policy version the fleet knows, e.g. "v2"')
 
 

@@ -55,6 +55,7 @@ def _check_versions(req: JudgeRequest) -> None:
 
 
 def evidence_sha256(req: JudgeRequest) -> str:
+    """The hash of what a verdict was drawn from (runs, config): a verdict names its evidence."""
     runs = sorted(
         (r.run_id, r.policy_version, r.status, r.trajectory_sha256)
         for r in req.campaign_runs + req.golden_runs

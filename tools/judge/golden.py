@@ -87,6 +87,7 @@ def canonical_sha256(data: Any) -> str:
 
 
 def suite_body_sha256(raw: dict[str, Any]) -> str:
+    """The hash of a golden suite's body (everything but its own ``sha256`` field)."""
     return canonical_sha256({k: v for k, v in raw.items() if k != "sha256"})
 
 

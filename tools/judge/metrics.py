@@ -46,6 +46,7 @@ RATES: dict[str, tuple[Better, Callable[[RunResult], bool | None]]] = {
 
 
 def run_key(r: RunResult) -> Key:
+    """The (scenario, seed) a run is paired on between candidate and incumbent."""
     return r.scenario_id, r.seed
 
 
@@ -56,6 +57,7 @@ def paired_keys(cand: list[RunResult], inc: list[RunResult]) -> bool:
 
 
 def outcome(lo: float | None, hi: float | None, better: Better) -> Outcome:
+    """What a delta's interval says: better, worse, same or unclear, given which way is better."""
     if lo is None or hi is None:
         return "unclear"
     if lo == hi == 0.0:
@@ -80,6 +82,8 @@ def _values(runs: list[RunResult], fn: Callable[[RunMetrics], float | None]) -> 
 def continuous_delta(
     name: str, cand: list[RunResult], inc: list[RunResult], cfg: JudgeConfig, paired: bool
 ) -> MetricDelta:
+    """Candidate minus incumbent on a per-run metric, paired by (scenario, seed) when possible,
+    with a bootstrap interval."""
     better, fn = CONTINUOUS[name]
     cv, iv = _values(cand, fn), _values(inc, fn)
     if paired:
@@ -117,6 +121,7 @@ def continuous_delta(
 def rate_delta(
     name: str, cand: list[RunResult], inc: list[RunResult], cfg: JudgeConfig
 ) -> MetricDelta:
+    """Candidate minus incumbent on a rate (events per opportunity), with a Newcombe interval."""
     better, fn = RATES[name]
     ce = [e for e in map(fn, cand) if e is not None]
     ie = [e for e in map(fn, inc) if e is not None]

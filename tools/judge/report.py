@@ -24,6 +24,7 @@ def _fmt(x: float | None) -> str:
 
 
 def delta_table(rows: list[MetricDelta], confidence: float) -> list[str]:
+    """The metric deltas as Markdown table rows."""
     head = f"| metric | better | incumbent | candidate | delta | {confidence:.0%} CI | n (c/i) |"
     out = [head, "|---|---|---|---|---|---|---|"]
     for d in rows:
@@ -37,6 +38,7 @@ def delta_table(rows: list[MetricDelta], confidence: float) -> list[str]:
 
 
 def safety_table(v: Verdict, links: dict[str, str]) -> list[str]:
+    """The golden safety cases as Markdown table rows, each linked to its worst run."""
     if not v.safety:
         return ["No golden safety case was judged."]
     out = [

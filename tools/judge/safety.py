@@ -20,6 +20,7 @@ def short_error(error: str | None, limit: int = 200) -> str | None:
 
 
 def ref(r: RunResult, note: str = "") -> RunRef:
+    """A short reference to a run (ids, hashes, key metrics) for a verdict's evidence."""
     m = r.metrics
     return RunRef(
         run_id=r.run_id,

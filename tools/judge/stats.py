@@ -15,6 +15,7 @@ Interval = tuple[float, float]
 
 
 def z_value(confidence: float) -> float:
+    """The two-sided normal quantile of a confidence level (1.96 for 0.95)."""
     return float(norm.ppf(0.5 + confidence / 2.0))
 
 

@@ -82,6 +82,8 @@ def store_frame_renderer(store: CampaignStore) -> FrameRenderer:
 
 
 def store_scenario_writer(store: CampaignStore) -> Callable[[RunResult, Path], Path]:
+    """A writer of a stored run's scenario as a readable file, for the report's worst runs."""
+
     def write(run: RunResult, directory: Path) -> Path:
         from robotops.sim.scenarios.io import write_scenarios
 
@@ -176,6 +178,8 @@ class GoldenScenariosRequest(BaseModel):
 
 
 class GoldenScenariosResult(BaseModel):
+    """Where the golden suite's scenario files were written, and which cases are safety cases."""
+
     version: int
     sha256: str
     directory: str

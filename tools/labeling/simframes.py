@@ -277,6 +277,7 @@ def _actor_poses(
 
 
 def jpeg_roundtrip(frame: np.ndarray, quality: int = JPEG_QUALITY) -> np.ndarray:
+    """The frame as a robot's camera would store it (JPEG at ``quality``), decoded again."""
     buf = io.BytesIO()
     Image.fromarray(frame).save(buf, format="JPEG", quality=quality)
     buf.seek(0)

@@ -59,6 +59,7 @@ def label_phrase(labels: Sequence[StoredLabel], vocabulary: Vocabulary) -> str:
 
 
 def describe(description: str, labels: Sequence[StoredLabel], vocabulary: Vocabulary) -> str:
+    """A segment's description with the phrase its labels in force add (the search text)."""
     base = base_description(description)
     return f"{base}{MARKER}{label_phrase(labels, vocabulary)}" if labels else base
 

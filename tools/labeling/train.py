@@ -62,6 +62,7 @@ def render_dataset(
 
 
 def dataset_sha256(data: LabeledFrames) -> str:
+    """The hash of a labeled frame set (pixels, labels, targets, mask, names)."""
     digest = hashlib.sha256(np.ascontiguousarray(data.frames).tobytes())
     for array in (data.labels, data.targets, data.mask):
         digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())

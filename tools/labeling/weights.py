@@ -51,6 +51,7 @@ class LabelerWeightsError(ConfigError):
 
 
 def bundled_dir() -> Path:
+    """Where the embedded labeler's shipped weights are installed."""
     return Path(str(resources.files("robotops.policies").joinpath("labeler_weights")))
 
 
@@ -74,6 +75,7 @@ def save_labeler(net: LabelNet, card: LabelerCard, directory: Path) -> Path:
 
 
 def load_card(weights: Path) -> LabelerCard:
+    """The card (version, labels, training record) beside a labeler weights file."""
     path = weights.with_suffix(".json")
     if not path.is_file():
         raise LabelerWeightsError(weights, f"its card {path.name} is missing")

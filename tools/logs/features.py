@@ -366,6 +366,7 @@ def _speed(vector: Any) -> float:
 
 
 def odometry(ctx: FeatureContext, segment: Segment, message: LogMessage) -> None:
+    """Sample the robot's measured speed from an odometry message."""
     if _sample_due(ctx, segment, message):
         msg = message.decoded
         if msg is not None:
@@ -373,6 +374,7 @@ def odometry(ctx: FeatureContext, segment: Segment, message: LogMessage) -> None
 
 
 def twist(ctx: FeatureContext, segment: Segment, message: LogMessage) -> None:
+    """Sample the commanded speed from a Twist message."""
     if _sample_due(ctx, segment, message):
         msg = message.decoded
         if msg is not None:
@@ -380,6 +382,7 @@ def twist(ctx: FeatureContext, segment: Segment, message: LogMessage) -> None:
 
 
 def twist_stamped(ctx: FeatureContext, segment: Segment, message: LogMessage) -> None:
+    """Sample the commanded speed from a TwistStamped message."""
     if _sample_due(ctx, segment, message):
         msg = message.decoded
         if msg is not None:
@@ -387,6 +390,7 @@ def twist_stamped(ctx: FeatureContext, segment: Segment, message: LogMessage) ->
 
 
 def perception(ctx: FeatureContext, segment: Segment, message: LogMessage) -> None:
+    """Record the perception output: its stop probability and whether it saw an obstacle."""
     msg = message.decoded
     if msg is not None:
         segment.perception.append(float(_get(msg, "probability", 0.0)))
@@ -394,6 +398,7 @@ def perception(ctx: FeatureContext, segment: Segment, message: LogMessage) -> No
 
 
 def robot_event(ctx: FeatureContext, segment: Segment, message: LogMessage) -> None:
+    """Record a robot event (stall, e-stop, ...) with its time, topic, severity and detail."""
     msg = message.decoded
     if msg is not None:
         segment.events.append(

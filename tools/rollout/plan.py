@@ -80,6 +80,7 @@ def zone_risk(robots: list[Robot], incident_zones: list[str]) -> dict[str, float
 
 
 def order_by_risk(robots: list[Robot], risk: dict[str, float], own: Counter) -> list[Robot]:
+    """Robots from lowest-risk zone first (fewest own incidents next): canaries come first."""
     return sorted(robots, key=lambda r: (risk[r.zone], own[r.robot_id], r.robot_id))
 
 

@@ -64,6 +64,8 @@ class PublishCandidateRequest(BaseModel):
 
 
 class PublishCandidateResult(BaseModel):
+    """Whether the version was handed to the fleet now or was already there."""
+
     version: str
     published: bool = Field(description="false when the fleet already had this version")
 
@@ -82,6 +84,8 @@ def publish_candidate_tool(
 
 
 class ProposeRolloutResult(BaseModel):
+    """The recorded rollout plan: its stages, gates and first approval request."""
+
     rollout_id: str
     candidate_version: str
     candidate_sha256: str
@@ -126,6 +130,8 @@ class StageApprovalRequest(BaseModel):
 
 
 class StageApprovalResult(BaseModel):
+    """The approval request filed for the current stage, and the rollout as it stands."""
+
     approval_id: str
     reason: str
     rollout: RolloutView
@@ -154,6 +160,8 @@ class RunRolloutStageRequest(BaseModel):
 
 
 class RolloutResult(BaseModel):
+    """A rollout after a stage, a rollback or a reconcile: status, view and what waits next."""
+
     status: str
     rollout: RolloutView
     next_approval_id: str | None = None
@@ -187,6 +195,8 @@ def run_rollout_stage_tool(
 
 
 class RollbackRolloutRequest(BaseModel):
+    """Which rollout to stop, and why."""
+
     rollout_id: str
     reason: str = Field(min_length=1, description="why, for the audit log and the incident")
 
@@ -204,6 +214,8 @@ def rollback_rollout_tool(
 
 
 class ReconcileRolloutRequest(BaseModel):
+    """Which rollout to reconcile with what the robots report."""
+
     rollout_id: str
     resume: bool = Field(True, description="continue the approved stage when the fleet agrees")
 
@@ -221,10 +233,14 @@ def reconcile_rollout_tool(
 
 
 class RolloutStatusQuery(BaseModel):
+    """Which rollout to show (all when omitted)."""
+
     rollout_id: str | None = Field(None, description="one rollout; all when omitted")
 
 
 class RolloutStatusResult(BaseModel):
+    """Rollouts as they stand, and the rollbacks filed for triage."""
+
     rollouts: list[RolloutView]
     incidents: list[RolloutIncident] = Field(description="rollbacks filed for triage")
 

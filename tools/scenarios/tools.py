@@ -37,6 +37,8 @@ class GenerateScenariosRequest(BaseModel):
 
 
 class ScenarioRef(BaseModel):
+    """One written scenario: its id, content hash, tags and file."""
+
     scenario_id: str
     sha256: str
     tags: list[str]
@@ -44,6 +46,8 @@ class ScenarioRef(BaseModel):
 
 
 class GenerateScenariosResult(BaseModel):
+    """The scenario family written: its name, directory and scenarios."""
+
     family: str
     directory: str
     count: int

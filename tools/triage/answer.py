@@ -47,6 +47,9 @@ CAUSE_QUERIES = {
 
 
 class TriageAnswer(BaseModel):
+    """Why a robot had an incident: the incident, the diagnosis with evidence, similar
+    segments, and the answer in words."""
+
     question: str
     robot_id: str
     incident: Incident

@@ -24,6 +24,8 @@ def diagnose_incident_tool(request: DiagnoseRequest, ctx: ToolContext) -> Diagno
 
 
 class TriageQuestion(BaseModel):
+    """A person's question about one robot's incident."""
+
     question: str = Field(
         min_length=1, max_length=2000, description='e.g. "why did #104 stall?" naming a robot'
     )

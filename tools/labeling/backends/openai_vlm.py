@@ -81,6 +81,7 @@ def answer_schema(names: list[str]) -> dict[str, Any]:
 
 
 def data_url(frame: np.ndarray) -> str:
+    """A frame as a JPEG ``data:`` URL for a vision model (downscaled to ``MAX_SIDE``)."""
     image = Image.fromarray(frame)
     if max(image.size) > MAX_SIDE:
         image.thumbnail((MAX_SIDE, MAX_SIDE))
