@@ -27,14 +27,31 @@ def next_fire(cron: str, after: dt.datetime) -> dt.datetime:
     return croniter(cron, after).get_next(dt.datetime)
 
 
-class CronThread:
-    """Calls ``job`` at every time ``cron`` names until stopped."""
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
-    def __init__(self, cron: str, job: Callable[[], object]) -> None:
-        next_fire(cron, dt.datetime.now(dt.UTC))  # a bad expression fails here, not later
+
+class CronThread:
+    """Calls ``job`` at every time ``cron`` names until stopped.
+
+    ``clock`` and ``wait`` default to the wall clock and the stop event's wait; a test passes
+    its own so the schedule is checked by the times it asks for, not by how long it sleeps.
+    ``wait(seconds)`` returns True when the thread should stop.
+    """
+
+    def __init__(
+        self,
+        cron: str,
+        job: Callable[[], object],
+        clock: Callable[[], dt.datetime] = _utc_now,
+        wait: Callable[[float], bool] | None = None,
+    ) -> None:
+        next_fire(cron, clock())  # a bad expression fails here, not later
         self.cron, self.job = cron, job
         self.runs = 0
         self._stop = threading.Event()
+        self._clock = clock
+        self._wait = wait or self._stop.wait
         self._thread = threading.Thread(target=self._loop, name="robotops-cron", daemon=True)
 
     def start(self) -> CronThread:
@@ -47,9 +64,9 @@ class CronThread:
 
     def _loop(self) -> None:
         while True:
-            now = dt.datetime.now(dt.UTC)
+            now = self._clock()
             wait_s = (next_fire(self.cron, now) - now).total_seconds()
-            if self._stop.wait(max(wait_s, 0.0)):
+            if self._wait(max(wait_s, 0.0)) or self._stop.is_set():
                 return
             try:
                 self.job()

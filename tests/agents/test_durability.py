@@ -1,9 +1,10 @@
 """Durable runs: a run SIGKILLed mid-way in one process resumes in another from its last
 checkpoint, with nothing lost and no side effect repeated (one approval request, one deploy).
 
-The SIGKILL tests start real child processes (each imports the whole stack), so they are slow;
-the default suite replays a deploy from the checkpoint before it, which is exactly what a
-resume does after a crash between the side effect and its checkpoint.
+The SIGKILL tests start real child processes (each imports the whole stack, ~10 s each) and run
+in the default suite; a deploy replayed from the checkpoint before it checks the same property
+in-process, which is exactly what a resume does after a crash between the side effect and its
+checkpoint.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ def _checkpoints(db, thread: str) -> int:
         return 0
 
 
-@pytest.mark.slow
 def test_a_triage_killed_after_its_first_checkpoint_resumes_in_a_new_process(injected):
     url = injected.settings.fleet.url
     proc = _child(injected.root, url, "start", "kill-1", "why did #101 stall?")
@@ -56,7 +56,6 @@ def test_a_triage_killed_after_its_first_checkpoint_resumes_in_a_new_process(inj
     assert final["findings"]["triage"]["ok"]
 
 
-@pytest.mark.slow
 def test_a_deploy_killed_mid_way_is_resumed_without_deploying_twice(injected):
     run = crash_run(injected.root, injected.settings.fleet.url, "deploy", "kill-2", 2.5)
     assert not run.lost and not run.repeated, run.detail

@@ -19,22 +19,40 @@ def test_next_fire_follows_the_cron_expression_in_utc():
         next_fire("nightly", at)
 
 
-def test_the_thread_runs_the_job_when_due_and_survives_a_failing_job():
-    fired = threading.Event()
-    runs: list[int] = []
+def test_the_thread_waits_until_each_due_time_and_survives_a_failing_job():
+    """A simulated clock: the thread asks to wait exactly until each 02:00, runs the job, and a
+    failing night does not end the schedule."""
+    now = [dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)]
+    waits: list[float] = []
+    runs: list[dt.datetime] = []
+    done = threading.Event()
+
+    def wait(seconds: float) -> bool:
+        waits.append(seconds)
+        now[0] += dt.timedelta(seconds=seconds)
+        return len(runs) >= 3
 
     def job() -> None:
-        runs.append(1)
+        runs.append(now[0])
         if len(runs) == 1:
             raise RuntimeError("first night fails")
-        fired.set()
+        if len(runs) == 3:
+            done.set()
 
-    cron = CronThread("* * * * * *", job).start()  # every second (seconds field last)
+    cron = CronThread("0 2 * * *", job, clock=lambda: now[0], wait=wait).start()
     try:
-        assert fired.wait(5), "the scheduled job did not run twice within 5 s"
+        assert done.wait(30), f"the job ran {len(runs)} times, not 3"
     finally:
         cron.stop()
-    assert cron.runs >= 2
+    assert runs == [dt.datetime(2026, 12, d, 2, 0, tzinfo=dt.UTC) for d in (1, 2, 3)]
+    assert waits[:3] == [17 * 3600.0, 24 * 3600.0, 24 * 3600.0]
+    assert cron.runs == 3
+
+
+def test_stop_ends_a_thread_waiting_on_the_real_clock():
+    cron = CronThread("0 2 * * *", lambda: None).start()
+    cron.stop()
+    assert not cron._thread.is_alive() and cron.runs == 0
 
 
 def test_a_broken_nightly_watermark_is_a_clear_error(tmp_path):

@@ -55,10 +55,10 @@ def test_version_one_holds_the_safety_cases_and_is_reproducible(
     assert all(c.safety and c.added_in == 1 for c in v1.cases)
     assert v1.case("safety-pallet-in-lane").must_stop
     assert not v1.case("safety-forklift-crossing").must_stop
-    if "safety-worker-in-lane" in ids:  # present once WorkerActor has in_lane
-        assert v1.case("safety-worker-in-lane").must_stop
-        world = v1.case("safety-worker-in-lane").scenario.world
-        assert world.workers[0].in_lane  # type: ignore[attr-defined]
+    assert {"safety-pallet-in-lane", "safety-forklift-crossing", "safety-worker-in-lane"} <= ids
+    assert v1.case("safety-worker-in-lane").must_stop
+    world = v1.case("safety-worker-in-lane").scenario.world
+    assert world.workers[0].in_lane  # type: ignore[attr-defined]
     for c in v1.cases:
         assert c.sha256 == c.scenario.sha256()
     other = GoldenStore(tmp_path / "g2", ApprovalStore(f"sqlite:///{tmp_path / 'b.db'}"))

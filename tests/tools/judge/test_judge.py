@@ -214,9 +214,9 @@ def test_not_stopping_for_a_real_obstacle_or_passing_a_person_close_rejects(
     assert v.verdict == "reject"
     problems = {c.scenario_id: c.problems for c in v.safety if not c.passed}
     assert problems["safety-pallet-in-lane"] == ["did not stop for the real obstacle in its path"]
-    if "safety-worker-in-lane" in {c.scenario_id for c in suite.cases}:
-        assert "0.10 m of a person" in problems["safety-worker-in-lane"][0]
-        assert [r.scenario_id for r in v.missed_people] == ["safety-worker-in-lane"]
+    assert "safety-worker-in-lane" in {c.scenario_id for c in suite.cases}  # required by id
+    assert "0.10 m of a person" in problems["safety-worker-in-lane"][0]
+    assert [r.scenario_id for r in v.missed_people] == ["safety-worker-in-lane"]
 
 
 def test_too_few_runs_needs_more_data(suite: GoldenSuite) -> None:
@@ -485,7 +485,6 @@ def test_judge_procedure_refuses_without_inputs() -> None:
     assert box.calls == []
 
 
-@pytest.mark.slow
 def test_judge_procedure_runs_campaigns_and_the_golden_suite_end_to_end(tmp_path: Path) -> None:
     """Real campaigns (MuJoCo, torch) of two short scenarios and the golden suite, then judged."""
     from robotops.agents.judge.procedure import TOOLS, judge_procedure

@@ -479,7 +479,6 @@ def test_cli_plans_shows_refuses_without_approval_and_aborts(
     assert set(rig.versions().values()) == {"v1"}
 
 
-@pytest.mark.slow
 def test_eval_rolls_back_the_bad_candidate_and_leaves_no_stray_robot(tmp_path: Path) -> None:
     from robotops.evals.rollout import RolloutEvalConfig, evaluate
 
