@@ -106,11 +106,9 @@ def test_the_nightly_trains_judges_and_stops_at_the_inbox(night: Night) -> None:
     assert (sent["plan_training"]["sim_frames"], sent["plan_training"]["epochs"]) == (200, 4)
     assert sent["judge_candidate"]["config"] == {"min_runs": 4}
     approvals = ToolContext(night.settings).approvals.store.list()
-    if verdict["verdict"] != "promote":  # an honest no on small data ends the night cleanly
-        assert result.status == "done" and not result.waiting_at
-        assert result.answer.startswith(f"no rollout of v2: the judge said {verdict['verdict']}")
-        assert approvals == []
-        return
+    # seed 0 at these sizes is a night where the fine-tune fixes the glare stalls: the judge
+    # must promote (the same seeds replay bit-identically, so this outcome is fixed)
+    assert verdict["verdict"] == "promote", verdict["reasons"]
     assert result.status == "waiting" and result.waiting_at == ["await_stage_approval"]
     stage = ToolContext(night.settings).approvals.store.get(result.approval_id)
     assert stage.thread_id == "nightly-real" and stage.status == "pending"
@@ -121,8 +119,7 @@ def test_the_nightly_trains_judges_and_stops_at_the_inbox(night: Night) -> None:
 
 
 def test_an_approved_canary_stage_puts_v2_on_the_canary_robot(night: Night) -> None:
-    if _verdict(night)["verdict"] != "promote":
-        pytest.skip(f"the judge said {_verdict(night)['verdict']}: nothing to approve")
+    assert _verdict(night)["verdict"] == "promote"
     approval = ToolContext(night.settings).approvals.store.get(night.result.approval_id)
     canary = approval.targets
     ToolContext(night.settings).approvals.decide(
@@ -137,14 +134,37 @@ def test_an_approved_canary_stage_puts_v2_on_the_canary_robot(night: Night) -> N
         (m.robot_id, m.policy_version) for m in night.fleet.metrics() if m.policy_version == "v2"
     }
     assert baked == {(r, "v2") for r in canary}  # v2 ran on the canary, and only there
-    robots = {r.robot_id: r.policy_version for r in night.fleet.robots()}
-    if rollout["status"] == "awaiting_approval":  # the gates held: the next stage waits
-        assert after["status"] == "waiting" and after["waiting_at"] == ["await_stage_approval"]
-        assert after["approval_id"] not in (None, approval.id)
-        assert {r: v for r, v in robots.items() if v == "v2"} == dict.fromkeys(canary, "v2")
-    else:  # the canary's bake tripped a gate: the steward rolled it back
-        assert rollout["status"] == "rolled_back", rollout
-        assert set(robots.values()) == {"v1"}
+    # the canary's bake holds its gates on this seed: the next stage waits for a person
+    assert rollout["status"] == "awaiting_approval", rollout
+    assert after["status"] == "waiting" and after["waiting_at"] == ["await_stage_approval"]
+    assert after["approval_id"] not in (None, approval.id)
+    # the canary runs the candidate's bytes, every other robot the incumbent's
+    hashes = {p.version: p.sha256 for p in night.fleet.policies()}
+    trained = _trained_sha256(night)
+    assert hashes["v2"] == trained == approval.artifact_sha256 and hashes["v1"] != trained
+    running = {r.robot_id: hashes[r.policy_version] for r in night.fleet.robots()}
+    assert {r for r, h in running.items() if h == trained} == set(canary)
+    assert all(h == hashes["v1"] for r, h in running.items() if r not in canary)
+
+
+def _trained_sha256(night: Night) -> str:
+    """The hash of the weights the training planner wrote, read from the policy store's file."""
+    import hashlib
+    from pathlib import Path
+
+    path = _find(night.thread["findings"]["training-planner"]["results"], "weights_path")
+    assert path, "the training planner reported no weights"
+    return hashlib.sha256(Path(str(path)).read_bytes()).hexdigest()
+
+
+def _find(tree: object, key: str) -> object:
+    if isinstance(tree, dict):
+        if key in tree:
+            return tree[key]
+        for v in tree.values():
+            if (found := _find(v, key)) is not None:
+                return found
+    return None
 
 
 def _rollout(night: Night) -> dict:
