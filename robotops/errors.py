@@ -38,3 +38,22 @@ class LogFormatError(RobotOpsError):
         self.path, self.reason, self.offset = path, reason, offset
         where = f" at byte {offset}" if offset is not None else ""
         super().__init__(f"{path}{where}: {reason}")
+
+
+class SecurityError(RobotOpsError):
+    """A credential, signature, order or nonce check refused an action; nothing was changed.
+
+    ``check`` names the check that failed (``signature``, ``expiry``, ``robots``, ``artifact``,
+    ``replay``, ``trust``, ...) so that callers and tests can tell refusals apart.
+    """
+
+    def __init__(self, check: str, detail: str) -> None:
+        self.check, self.detail = check, detail
+        super().__init__(f"{check} check failed: {detail}")
+
+
+class ReplayError(SecurityError):
+    """A single-use nonce or approval was already used by another deployment."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("replay", detail)
