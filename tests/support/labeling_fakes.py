@@ -2,25 +2,21 @@
 
 The CLIP model is randomly initialised from config classes, with a word-level tokenizer made
 offline, and saved with ``save_pretrained``: the backend loads it through the path users use.
-The VLM is a small OpenAI-compatible HTTP server (FastAPI on uvicorn): it "sees" glare as a
-saturated patch and answers in the structured format asked for, unless a test scripts it to
-fail (an HTTP status, a pause longer than the client's timeout, or malformed content).
+The VLM is a small OpenAI-compatible HTTP server (FastAPI on uvicorn) that answers each request
+with the step its test scripted: a JSON answer, an HTTP status, a pause longer than the client's
+timeout, or malformed content. It never looks at the pixels.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import io
 import json
 import re
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from PIL import Image
 
 from robotops.settings import LabelerSettings
 from robotops.tools.labeling.backends.clip import CLIP_MEAN, CLIP_STD, NEUTRAL_PROMPT
@@ -89,25 +85,26 @@ def build_tiny_clip(directory: Path, vocabulary: Vocabulary, seed: int = 0) -> P
     return directory
 
 
-def sees(url: str) -> list[dict[str, Any]]:
-    """What the fake VLM reports for one image: glare on a saturated patch, low light on a
-    dark frame."""
-    data = base64.b64decode(url.split(",", 1)[1])
-    with Image.open(io.BytesIO(data)) as image:
-        grey = np.asarray(image.convert("L"), dtype=np.float32)
-    labels = []
-    if (grey >= 250).mean() > 0.005:
-        labels.append({"name": "glare", "confidence": 0.93})
-    if grey.mean() < 40:
-        labels.append({"name": "low_light", "confidence": 0.81})
-    return labels
+def frames_answer(*labels: list[str] | dict[str, float]) -> dict[str, Any]:
+    """The JSON a model gives for one request: image i carries ``labels[i]`` (names at 0.9, or
+    name -> confidence)."""
+
+    def one(i: int, names: list[str] | dict[str, float]) -> dict[str, Any]:
+        pairs = names.items() if isinstance(names, dict) else ((n, 0.9) for n in names)
+        return {"index": i, "labels": [{"name": n, "confidence": c} for n, c in pairs]}
+
+    return {"frames": [one(i, names) for i, names in enumerate(labels)]}
 
 
 class FakeVLM:
-    """An OpenAI-compatible chat completions endpoint with a script of failures."""
+    """An OpenAI-compatible chat completions endpoint that answers from a script, one step per
+    request, as a model would: a status code, seconds to stall (then the next step), a raw
+    content string, a JSON answer (dict), or a function of the number of images sent. With the
+    script empty it answers "no labels" for every image. It never looks at the pixels, so a
+    test asserts what the product does with an answer, not what a fake saw."""
 
     def __init__(self) -> None:
-        self.script: list[int | float | str] = []  # status code, seconds to stall, or content
+        self.script: list[Any] = []
         self.requests: list[dict[str, Any]] = []
         self.app = FastAPI()
         self.app.get("/health")(lambda: {"ok": True})
@@ -122,19 +119,14 @@ class FakeVLM:
                 {"error": {"message": f"scripted {step}", "type": "test"}}, status_code=step
             )
         if isinstance(step, float):
-            await asyncio.sleep(step)
-        images = [
-            part["image_url"]["url"]
-            for part in body["messages"][-1]["content"]
-            if part["type"] == "image_url"
-        ]
-        content = (
-            step
-            if isinstance(step, str)
-            else json.dumps(
-                {"frames": [{"index": i, "labels": sees(url)} for i, url in enumerate(images)]}
-            )
-        )
+            await asyncio.sleep(step)  # the client times out and retries: the next step answers
+            step = None
+        images = sum(part["type"] == "image_url" for part in body["messages"][-1]["content"])
+        if callable(step):
+            step = step(images)
+        if step is None:
+            step = frames_answer(*([[]] * images))
+        content = step if isinstance(step, str) else json.dumps(step)
         return {
             "id": "chatcmpl-test",
             "object": "chat.completion",

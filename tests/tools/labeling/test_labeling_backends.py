@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from labeling_fakes import vlm_settings
+from labeling_fakes import frames_answer, vlm_settings
 
 from robotops.settings import LabelerSettings
 from robotops.tools.labeling.registry import (
@@ -26,8 +26,9 @@ def make(request: pytest.FixtureRequest, clip_dir: Path) -> Callable[[str], Labe
     def build(name: str) -> LabelBackend:
         if name == "clip":
             settings = LabelerSettings(clip_model_dir=clip_dir, clip_threshold=0.0)
-        elif name == "openai":
-            _, url = request.getfixturevalue("vlm")
+        elif name == "openai":  # a model that sees what is in the scenes, in scene order
+            fake, url = request.getfixturevalue("vlm")
+            fake.script = [frames_answer(["glare"], [], ["low_light"], [])] * 2
             settings = vlm_settings(url)
         else:
             settings = LabelerSettings()

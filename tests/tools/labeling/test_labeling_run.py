@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from labeling_fakes import vlm_settings
+from labeling_fakes import frames_answer, vlm_settings
 from labeling_support import RecordingIndex, ingest, make_label_deps, write_camera_log
 
 from robotops.errors import InvalidRequestError
@@ -163,7 +163,8 @@ def test_every_backend_labels_through_the_same_run(
         settings = LabelerSettings(workers=1, clip_model_dir=clip_dir, clip_threshold=0.0)
     elif backend == "openai":
         fake, url = request.getfixturevalue("vlm")
-        fake.script = ["not json at all"]  # the first request (one segment's frames) fails
+        # one request per segment: the first is malformed, then "plain", then "dark"
+        fake.script = ["not json at all", None, lambda n: frames_answer(*[["low_light"]] * n)]
         settings = vlm_settings(url, batch_size=3)
     deps = make_label_deps(tmp_path / "data", index=RecordingIndex(), settings=settings)
     ingest(deps, write_camera_log(tmp_path / "a.mcap", scenes, ["glare", "plain", "dark"]))

@@ -55,6 +55,19 @@ class BatchAnswer(_Strict):
     frames: list[FrameAnswer]
 
 
+def _label_key(frame: FrameAnswer) -> tuple[tuple[str, float], ...]:
+    return tuple(sorted((label.name, label.confidence) for label in frame.labels))
+
+
+def _kept_labels(frame: FrameAnswer, known: set[str]) -> dict[str, float]:
+    """Vocabulary labels at or above MIN_CONFIDENCE; a name given twice keeps its highest."""
+    labels: dict[str, float] = {}
+    for label in frame.labels:
+        if label.name in known and label.confidence >= MIN_CONFIDENCE:
+            labels[label.name] = max(labels.get(label.name, 0.0), label.confidence)
+    return labels
+
+
 def answer_schema(names: list[str]) -> dict[str, Any]:
     """The JSON schema of :class:`BatchAnswer` with label names restricted to ``names``."""
     label = {
@@ -157,19 +170,30 @@ class OpenAIBackend(LabelBackend):
         return self._verdicts(answer, len(frames))
 
     def _verdicts(self, answer: BatchAnswer, n: int) -> list[FrameVerdict]:
+        """One verdict per image sent, matched by index (never by position in the answer).
+
+        A model may disobey the schema: an index it was not sent is ignored, an image it
+        answered twice is an error for that image (which answer is right cannot be told),
+        names outside the vocabulary and low confidences are dropped.
+        """
         known = set(self.vocabulary.names)
-        by_index = {f.index: f for f in answer.frames}
+        answered: dict[int, list[FrameAnswer]] = {}
+        for frame in answer.frames:
+            if 0 <= frame.index < n:
+                answered.setdefault(frame.index, []).append(frame)
         out = []
         for i in range(n):
-            frame = by_index.get(i)
-            if frame is None:
+            frames = answered.get(i, [])
+            if not frames:
                 out.append(FrameVerdict(error=f"{self.model} gave no answer for image {i}"))
-                continue
-            labels: dict[str, float] = {}
-            for label in frame.labels:
-                if label.name in known and label.confidence >= MIN_CONFIDENCE:
-                    labels[label.name] = max(labels.get(label.name, 0.0), label.confidence)
-            out.append(FrameVerdict(labels=labels))
+            elif len(frames) > 1 and len({_label_key(f) for f in frames}) > 1:
+                out.append(
+                    FrameVerdict(
+                        error=f"{self.model} gave {len(frames)} different answers for image {i}"
+                    )
+                )
+            else:
+                out.append(FrameVerdict(labels=_kept_labels(frames[0], known)))
         return out
 
     def _ask(self, frames: Sequence[np.ndarray]) -> str | None:
