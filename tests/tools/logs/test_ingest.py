@@ -222,19 +222,20 @@ def test_failure_inside_the_transaction_stores_nothing(tmp_path: Path) -> None:
     assert ingest_log(IngestRequest(path=log.path), deps).status == "ingested"
 
 
-def test_catalogue_failure_takes_back_the_index_and_blobs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import robotops.tools.logs.ingest as ingest
-
-    def broken(*_: object) -> int:
-        raise RuntimeError("disk full")
+def test_catalogue_failure_takes_back_the_index_and_blobs(tmp_path: Path) -> None:
+    """The database itself refuses the topic rows (a trigger, as a full disk or a constraint
+    would): the whole ingest is taken back, through the public entry point."""
+    import sqlite3
 
     log = write_robot_log(tmp_path / "104.mcap")
     index = RecordingIndex()
     deps = make_deps(tmp_path / "data", index)
-    monkeypatch.setattr(ingest, "_add_topics", broken)
-    with pytest.raises(RuntimeError, match="disk full"):
+    with sqlite3.connect(tmp_path / "data" / "catalog.db") as db:
+        db.execute(
+            "CREATE TRIGGER full BEFORE INSERT ON topics "
+            "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+        )
+    with pytest.raises(Exception, match="disk full"):
         ingest_log(IngestRequest(path=log.path), deps)
     assert index.calls == 1 and index.docs == []
     assert _rows(deps, LogRow) == 0 and _rows(deps, ArtifactRow) == 0
