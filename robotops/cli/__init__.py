@@ -12,6 +12,7 @@ from robotops.cli import (  # noqa: F401  (each module registers its commands)
     api,
     campaign,
     demo,
+    edge,
     eval,
     fleet,
     flywheel,

@@ -1,0 +1,84 @@
+"""``robotops edge ...``: the agent on the robot (installs, status, recovery after a crash)."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from robotops.cli.base import JsonOpt, app, clean_errors, emit_json
+
+edge_app = typer.Typer(
+    help="The robot side: install signed orders into A/B slots, report, recover.",
+    no_args_is_help=True,
+)
+app.add_typer(edge_app, name="edge")
+
+RootOpt = Annotated[
+    Path, typer.Option("--root", help="The edge agent's folder on the robot (slots, ledger).")
+]
+
+
+def _installer(root: Path, health_cmd: str | None, health_timeout_s: float):
+    from robotops.edge.slots import HealthCheck, SlotInstaller
+
+    check = HealthCheck(shlex.split(health_cmd) if health_cmd else None, health_timeout_s)
+    return SlotInstaller(root / "slots", health=check)
+
+
+@edge_app.command("install")
+@clean_errors
+def install_cmd(
+    order: Annotated[Path, typer.Argument(help="The signed deploy order (JSON envelope).")],
+    artifact: Annotated[Path, typer.Argument(help="The policy artifact the order names.")],
+    robot: Annotated[str, typer.Option("--robot", help="This robot's id.")],
+    trust: Annotated[Path, typer.Option("--trust", help="The site's trust file (public keys).")],
+    root: RootOpt = Path("/var/lib/robotops-edge"),
+    health_cmd: Annotated[
+        str | None,
+        typer.Option(help="Command run after the switch; exit 0 = healthy ($ROBOTOPS_POLICY)."),
+    ] = None,
+    health_timeout_s: Annotated[float, typer.Option(help="Seconds the check may take.")] = 30.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Verify a signed order for this robot and install its artifact in the inactive slot."""
+    from robotops.edge.orders import OrderReceiver
+    from robotops.security import NonceLedger, SignedEnvelope, load_trust
+
+    envelope = SignedEnvelope.model_validate_json(order.read_text())
+    receiver = OrderReceiver(
+        robot,
+        load_trust(trust),
+        NonceLedger(root / "nonces.db"),
+        _installer(root, health_cmd, health_timeout_s),
+    )
+    result = receiver.accept(envelope, artifact)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(result.status.last_result if not result.installed else result.health)
+        typer.echo(f"running {result.status.version} in slot {result.status.slot}")
+    if not result.installed:
+        raise typer.Exit(1)
+
+
+@edge_app.command("status")
+@clean_errors
+def status_cmd(root: RootOpt = Path("/var/lib/robotops-edge"), as_json: JsonOpt = False) -> None:
+    """The running version and slot, the last good slot, and what happened last."""
+    status = _installer(root, None, 0).status()
+    if as_json:
+        emit_json(status)
+    else:
+        typer.echo(f"running {status.version or 'nothing'} in slot {status.slot or '-'}")
+        typer.echo(f"last good slot {status.last_good or '-'}: {status.last_result}")
+
+
+@edge_app.command("recover")
+@clean_errors
+def recover_cmd(root: RootOpt = Path("/var/lib/robotops-edge")) -> None:
+    """After a restart: settle a switch left half-done (back to the last good slot)."""
+    why = _installer(root, None, 0).recover()
+    typer.echo(why or "nothing to recover")
