@@ -82,3 +82,27 @@ def recover_cmd(root: RootOpt = Path("/var/lib/robotops-edge")) -> None:
     """After a restart: settle a switch left half-done (back to the last good slot)."""
     why = _installer(root, None, 0).recover()
     typer.echo(why or "nothing to recover")
+
+
+@edge_app.command("scan")
+@clean_errors
+def scan_cmd(
+    recordings: Annotated[Path, typer.Argument(help="Where the recorder writes its MCAP files.")],
+    root: RootOpt = Path("/var/lib/robotops-edge"),
+    settle_s: Annotated[
+        float, typer.Option(help="Seconds unchanged without a footer before a file counts as torn.")
+    ] = 10.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Index the recordings that closed (or tore) since the last scan, in the robot's index."""
+    from robotops.edge.recordings import RecordingWatcher
+    from robotops.edge.store import EdgeStore
+
+    store = EdgeStore(root / "edge.db")
+    RecordingWatcher(recordings, store, settle_s=settle_s).scan()
+    every = store.recordings()
+    if as_json:
+        emit_json(every)
+        return
+    for rec in every:
+        typer.echo(f"{rec.status:10} {rec.messages:8} msgs  {rec.path}  {rec.note}".rstrip())
