@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from robotops.cli.base import JsonOpt, app, clean_errors, emit_json
+from robotops.cli.base import JsonOpt, app, clean_errors, emit_json, fleet_app
 
 edge_app = typer.Typer(
     help="The robot side: install signed orders into A/B slots, report, recover.",
@@ -106,3 +106,54 @@ def scan_cmd(
         return
     for rec in every:
         typer.echo(f"{rec.status:10} {rec.messages:8} msgs  {rec.path}  {rec.note}".rstrip())
+
+
+@edge_app.command("send")
+@clean_errors
+def send_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Files to queue before sending.")],
+    gateway: Annotated[str, typer.Option(help="The site gateway's URL.")],
+    token_file: Annotated[Path, typer.Option(help="The site token (owner-only file).")],
+    robot: Annotated[str, typer.Option("--robot", help="This robot's id.")],
+    kind: Annotated[str, typer.Option(help="incident, context or log (incidents go first).")] = (
+        "log"
+    ),
+    rate_bps: Annotated[float, typer.Option(help="This robot's upload budget, bytes/s.")] = 2e6,
+    root: RootOpt = Path("/var/lib/robotops-edge"),
+) -> None:
+    """Queue files in the outbox and send everything pending; resumes where the gateway is."""
+    from robotops.edge.outbox import Outbox, TokenBucket
+    from robotops.security.local import read_token
+
+    token = read_token(token_file)
+    if token is None:
+        raise typer.BadParameter(f"no token file at {token_file}")
+    root.mkdir(parents=True, exist_ok=True)
+    outbox = Outbox(root / "edge.db", robot, gateway, token, bucket=TokenBucket(rate_bps))
+    for path in files:
+        outbox.enqueue(path, kind)
+    try:
+        for upload_id in outbox.send_all():
+            typer.echo(f"sent {upload_id}")
+    finally:
+        outbox.close()
+
+
+@fleet_app.command("gateway")
+@clean_errors
+def gateway_cmd(
+    root: Annotated[Path, typer.Option(help="Where the gateway keeps robots and uploads.")] = Path(
+        "gateway"
+    ),
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8090,
+) -> None:
+    """Serve the site gateway robots connect out to (heartbeats, resumable uploads)."""
+    import uvicorn
+
+    from robotops.edge.gateway import create_gateway_app
+    from robotops.security.local import ensure_token
+
+    token = ensure_token(root / "site_token")
+    typer.echo(f"site token in {root / 'site_token'}; robots send it as a bearer token")
+    uvicorn.run(create_gateway_app(root, token), host=host, port=port, log_level="warning")
