@@ -84,6 +84,11 @@ class EdgeStore:
             row = db.execute("SELECT * FROM recordings WHERE path = ?", (path,)).fetchone()
         return _recording(row) if row else None
 
+    def forget(self, path: str) -> None:
+        """Drop a recording the retention deleted."""
+        with self._db() as db:
+            db.execute("DELETE FROM recordings WHERE path = ?", (path,))
+
     def recordings(self, status: RecordingStatus | None = None) -> list[Recording]:
         query, args = "SELECT * FROM recordings", ()
         if status:
