@@ -87,6 +87,11 @@ def create_gateway_app(root: Path, token: str) -> FastAPI:
     def health() -> dict[str, bool]:
         return {"ok": True}
 
+    @app.get("/edge/stats", dependencies=authed)
+    def stats() -> dict[str, int]:
+        """Bytes that crossed the link into this gateway since it started (resends included)."""
+        return {"bytes_received": app.state.bytes_received}
+
     @app.post("/edge/heartbeat", dependencies=authed)
     def heartbeat(beat: Heartbeat) -> RobotSeen:
         seen = RobotSeen(**beat.model_dump(), last_seen=time.time())

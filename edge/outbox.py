@@ -80,6 +80,13 @@ class TokenBucket:
             self.sleep(debt / self.rate)
 
 
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", ""))[:300]
+    except ValueError:
+        return response.text[:300]
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -207,8 +214,7 @@ class Outbox:
             )
         if response.status_code >= 400:
             raise RobotOpsError(
-                f"gateway refused {method} {url}: {response.status_code} "
-                f"{response.json().get('detail', '')}"
+                f"gateway refused {method} {url}: {response.status_code} {_detail(response)}"
             )
         return response.json()
 
