@@ -13,12 +13,18 @@ from robotops.errors import InvalidRequestError, NotFoundError, RobotOpsError
 from robotops.memory.approvals import ApprovalStore
 from robotops.memory.vectors import VectorIndex
 from robotops.settings import Settings
-from robotops.tools.approvals.errors import ApprovalError
+from robotops.tools.approvals.errors import (
+    ApprovalError,
+    ApprovalUsedError,
+    DecisionConflictError,
+)
 from robotops.tools.approvals.service import ApprovalService
 from robotops.tools.logs.ingest import IngestDeps
 
 STATUS = (
     (NotFoundError, 404),
+    (ApprovalUsedError, 409),
+    (DecisionConflictError, 409),
     (ApprovalError, 403),
     (InvalidRequestError, 400),
     (RobotOpsError, 500),
@@ -30,7 +36,7 @@ def build_deps(settings: Settings) -> ApiDeps:
     return ApiDeps(
         settings=settings,
         tokens=ensure_tokens(settings.tokens_path()),
-        approvals=ApprovalService(ApprovalStore(settings.catalog_url())),
+        approvals=ApprovalService(ApprovalStore.from_settings(settings)),
         index=index,
         ingest=IngestDeps.from_settings(settings, index=index),
     )

@@ -21,6 +21,19 @@ class Actor(BaseModel):
     is_agent: bool = False
 
 
+class StageBinding(BaseModel):
+    """What a rollout-stage approval was given for: it authorizes that stage of that plan only.
+
+    ``evidence_sha256`` is the sha256 of the request's ``evidence`` (canonical JSON), i.e. of
+    exactly what the approver was shown.
+    """
+
+    rollout_id: str = Field(min_length=1, max_length=128)
+    stage: int = Field(ge=0, le=1000)
+    plan_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    evidence_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class ApprovalCreate(BaseModel):
     """What is asked, on what, for which targets, why, with what evidence and risk."""
 
@@ -31,13 +44,15 @@ class ApprovalCreate(BaseModel):
     evidence: dict = Field(default_factory=dict)
     risk: Literal["low", "medium", "high"] = "medium"
     thread_id: str | None = Field(None, description="the agent run to resume on a decision")
+    binding: StageBinding | None = Field(None, description="the rollout stage it is bound to")
 
 
 class ApprovalPublic(ApprovalCreate):
     """A stored request with its state."""
 
     id: str
-    requested_by: str
+    requested_by: str = Field(description="the identity that filed it (an agent's service name)")
+    caused_by: str | None = Field(None, description="the person behind the request")
     status: Status
     created_at: datetime
     decided_by: str | None = None

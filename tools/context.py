@@ -134,5 +134,5 @@ class ToolContext:
         from robotops.tools.approvals.service import ApprovalService
 
         return self._open(
-            "approvals", lambda: ApprovalService(ApprovalStore(self.settings.catalog_url()))
+            "approvals", lambda: ApprovalService(ApprovalStore.from_settings(self.settings))
         )

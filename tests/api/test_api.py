@@ -102,7 +102,7 @@ def test_the_inbox_enforces_four_eyes(api):
     assert decide(mine.id, tokens["approver"]).status_code == 403  # own request
     ok = decide(theirs.id, tokens["approver"])
     assert ok.status_code == 200 and ok.json()["approval"]["status"] == "approved"
-    assert decide(theirs.id, tokens["admin"]).status_code == 403  # already decided
+    assert decide(theirs.id, tokens["admin"]).status_code == 409  # already decided
     pending = httpx.get(
         f"{url}/approvals", params={"status": "pending"}, headers=auth(tokens["viewer"])
     )

@@ -157,7 +157,7 @@ class GoldenStore:
     def from_settings(cls, settings: Settings | None = None) -> GoldenStore:
         settings = settings or get_settings()
         Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
-        return cls(settings.data_dir / "golden", ApprovalStore(settings.catalog_url()))
+        return cls(settings.data_dir / "golden", ApprovalStore.from_settings(settings))
 
     def path(self, version: int) -> Path:
         return self.root / f"v{version:04d}.json"
