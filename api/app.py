@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from robotops.api.auth import ensure_tokens
 from robotops.api.deps import ApiDeps
-from robotops.api.routes import approvals, chat, rollout, search, tools
+from robotops.api.routes import approvals, chat, incidents, rollout, search, tools
 from robotops.api.web.routes import router as web_router
 from robotops.errors import InvalidRequestError, NotFoundError, RobotOpsError
 from robotops.memory.approvals import ApprovalStore
@@ -56,7 +56,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
 
     for exc_type, status in STATUS:
         app.add_exception_handler(exc_type, _handler(status))
-    for module in (chat, approvals, search, tools, rollout):
+    for module in (chat, approvals, search, tools, rollout, incidents):
         app.include_router(module.router)
     app.include_router(web_router)  # the web pages (/ui/...)
     return app

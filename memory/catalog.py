@@ -25,6 +25,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -117,6 +118,43 @@ class EventRow(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+class RobotRow(Base):
+    """A robot robotops has heard of, from any source: the fleet API, the edge agent, or a log
+    ingested from a file (so a robot no fleet API knows can still be asked about)."""
+
+    __tablename__ = "robots"
+
+    robot_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    site: Mapped[str] = mapped_column(String(128), default="")
+    source: Mapped[str] = mapped_column(String(32), default="ingest")  # fleet, edge, ingest
+    id_source: Mapped[str] = mapped_column(String(64), default="")  # how the id was found
+    first_seen_ns: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_seen_ns: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class IncidentRow(Base):
+    """Something went wrong on a robot at a time: flagged by the fleet API or the edge agent,
+    or found at ingest by a trigger rule. ``cause`` stays empty until triage diagnoses it."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    robot_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    time_ns: Mapped[int] = mapped_column(BigInteger, index=True)
+    onset_ns: Mapped[int] = mapped_column(BigInteger, default=0)  # when it began, <= time_ns
+    source: Mapped[str] = mapped_column(String(32), index=True)  # fleet, edge, ingest
+    log_id: Mapped[str | None] = mapped_column(
+        ForeignKey("logs.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    rule: Mapped[str] = mapped_column(String(128), default="")
+    topic: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(32), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    cause: Mapped[str] = mapped_column(String(64), default="")
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
 class ArtifactRow(Base):
     """Any content-addressed thing robotops stored or produced: logs, thumbnails, cuts, ..."""
 
@@ -201,6 +239,34 @@ class EventPublic(_Public):
     kind: str
     severity: str
     detail: str
+
+
+class RobotPublic(_Public):
+    robot_id: str
+    site: str
+    source: str
+    id_source: str
+    first_seen_ns: int
+    last_seen_ns: int
+
+
+class IncidentPublic(_Public):
+    id: str
+    robot_id: str
+    kind: str
+    time_ns: int
+    onset_ns: int
+    source: str
+    log_id: str | None
+    rule: str
+    topic: str
+    severity: str
+    detail: str
+    cause: str
+    confidence: float | None
+
+
+INCIDENT_SOURCES = ("fleet", "edge", "ingest")
 
 
 class ArtifactPublic(_Public):
@@ -327,6 +393,65 @@ class Catalog:
                 )
             }
 
+    def robots(self) -> list[RobotPublic]:
+        """Every robot the catalog has heard of, by id."""
+        with self._sessions() as session:
+            rows = session.scalars(select(RobotRow).order_by(RobotRow.robot_id))
+            return [RobotPublic.model_validate(row) for row in rows]
+
+    def note_robot(
+        self, robot_id: str, *, site: str = "", source: str, id_source: str = "", seen_ns: int = 0
+    ) -> None:
+        """Record (or refresh) a robot heard of from ``source``; a known robot keeps its first
+        source and gains the newest sighting."""
+        with self.transaction() as session:
+            upsert_robot(
+                session,
+                robot_id,
+                site=site,
+                source=source,
+                id_source=id_source,
+                start_ns=seen_ns,
+                end_ns=seen_ns,
+            )
+
+    def add_incidents(self, incidents: list[dict[str, Any]]) -> int:
+        """Store incidents (dicts of :class:`IncidentRow` fields); one already stored (same id)
+        is kept as it is. Returns how many were new."""
+        with self.transaction() as session:
+            return add_incident_rows(session, incidents)
+
+    def incidents(
+        self,
+        robot_id: str | None = None,
+        source: str | None = None,
+        log_id: str | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+    ) -> list[IncidentPublic]:
+        """Incidents in time order, optionally for one robot, source, log or kind."""
+        query = select(IncidentRow).order_by(IncidentRow.time_ns, IncidentRow.id)
+        for column, value in (
+            (IncidentRow.robot_id, robot_id),
+            (IncidentRow.source, source),
+            (IncidentRow.log_id, log_id),
+            (IncidentRow.kind, kind),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._sessions() as session:
+            return [IncidentPublic.model_validate(row) for row in session.scalars(query)]
+
+    def set_incident_cause(self, incident_id: str, cause: str, confidence: float) -> None:
+        """Keep triage's diagnosis on the incident (the fleet page shows it)."""
+        with self.transaction() as session:
+            row = session.get(IncidentRow, incident_id)
+            if row is None:
+                raise NotFoundError("incident", incident_id)
+            row.cause, row.confidence = cause, confidence
+
     def get_artifact(self, ref: str) -> ArtifactPublic:
         """The artifact whose sha256 is ``ref`` or starts with it.
 
@@ -340,6 +465,55 @@ class Catalog:
     def session(self) -> Session:
         """A plain read session for queries this class does not cover (close it)."""
         return self._sessions()
+
+
+def upsert_robot(
+    session: Session,
+    robot_id: str,
+    *,
+    site: str = "",
+    source: str,
+    id_source: str = "",
+    start_ns: int = 0,
+    end_ns: int = 0,
+) -> None:
+    """Insert the robot or widen the span it was seen over (inside the caller's transaction)."""
+    if source not in INCIDENT_SOURCES:
+        raise InvalidRequestError(f"robot source {source!r}: expected one of {INCIDENT_SOURCES}")
+    row = session.get(RobotRow, robot_id)
+    if row is None:
+        session.add(
+            RobotRow(
+                robot_id=robot_id,
+                site=site,
+                source=source,
+                id_source=id_source,
+                first_seen_ns=start_ns,
+                last_seen_ns=end_ns,
+            )
+        )
+        session.flush()
+        return
+    row.site = row.site or site
+    row.first_seen_ns = (
+        min(row.first_seen_ns or start_ns, start_ns) if start_ns else row.first_seen_ns
+    )
+    row.last_seen_ns = max(row.last_seen_ns, end_ns)
+
+
+def add_incident_rows(session: Session, incidents: list[dict[str, Any]]) -> int:
+    """Add incidents not stored yet (by id), inside the caller's transaction."""
+    new = 0
+    for fields in incidents:
+        if fields.get("source") not in INCIDENT_SOURCES:
+            raise InvalidRequestError(
+                f"incident source {fields.get('source')!r}: expected one of {INCIDENT_SOURCES}"
+            )
+        if session.get(IncidentRow, fields["id"]) is None:
+            session.add(IncidentRow(**fields))
+            new += 1
+    session.flush()
+    return new
 
 
 def _by_prefix(session: Session, table: type[Base], column: Any, ref: str, kind: str) -> Any:

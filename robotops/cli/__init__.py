@@ -16,6 +16,7 @@ from robotops.cli import (  # noqa: F401  (each module registers its commands)
     eval,
     fleet,
     flywheel,
+    incidents,
     judge,
     label,
     logs,
@@ -25,6 +26,7 @@ from robotops.cli import (  # noqa: F401  (each module registers its commands)
     rollout,
     search,
     train,
+    triggers,
 )
 from robotops.cli.base import app
 

@@ -109,15 +109,20 @@ def ingest_cmd(
 def _print_result(result: Any) -> None:
     what = "already ingested" if result.status == "already_ingested" else "ingested"
     origin = f" (salvaged from {result.salvaged_from[:12]})" if result.salvaged_from else ""
-    robot = f" robot {result.robot_id}" if result.robot_id else ""
+    robot = f" robot {result.robot_id}" if result.robot_id else " no robot id"
+    if result.robot_id and result.robot_source:
+        robot += f" (from the {result.robot_source})"
     typer.echo(
         f"{what} {result.path} -> {result.log_id[:16]}{origin}: {result.format}{robot}, "
         f"{result.message_count} messages, {result.topic_count} topics, "
-        f"{result.segment_count} segments, {result.event_count} events "
-        f"in {result.seconds:.2f} s"
+        f"{result.segment_count} segments, {result.event_count} events, "
+        f"{result.incident_count} incidents in {result.seconds:.2f} s"
     )
     for note in result.notes:
-        console.print(f"  [yellow]note:[/yellow] {note}")
+        if note.startswith("no robot id found"):
+            console.print(f"  [red]warning:[/red] {note}")
+        elif not note.startswith("robot id "):
+            console.print(f"  [yellow]note:[/yellow] {note}")
 
 
 @logs_app.command("list")

@@ -43,6 +43,8 @@ from robotops.memory.catalog import (
     LogRow,
     SegmentRow,
     TopicRow,
+    add_incident_rows,
+    upsert_robot,
 )
 from robotops.memory.embedding import BackgroundEmbedder
 from robotops.memory.lineage import record_artifact, record_derived
@@ -63,7 +65,10 @@ from robotops.tools.logs.features import (
     SegmentBuilder,
     describe,
 )
+from robotops.tools.logs.identity import RobotIdentity, identify
 from robotops.tools.logs.salvage import SalvageResult, salvage_mcap
+from robotops.tools.triggers.engine import Fired, TriggerEngine
+from robotops.tools.triggers.rules import RuleSet, load_rules
 
 TOOL = "robotops.tools.logs.ingest"
 PROGRESS_EVERY = 2000
@@ -122,6 +127,9 @@ class IngestRequest(BaseModel):
     )
     robot_id: str | None = Field(None, description="overrides the log's own robot metadata")
     site: str | None = Field(None, description="overrides the log's own site metadata")
+    rules: Path | None = Field(
+        None, description="trigger rules (YAML) that find incidents; None: the default rules"
+    )
     link: bool = Field(
         False,
         description="keep the log by hard link instead of a copy when it is "
@@ -138,6 +146,11 @@ class IngestResult(BaseModel):
     status: Literal["ingested", "already_ingested"]
     format: str
     robot_id: str = ""
+    robot_source: str = Field(
+        "",
+        description="where the robot id came from (option, mcap metadata, rosbag2 "
+        "metadata, file name, folder name); empty: none found",
+    )
     site: str = ""
     start_ns: int = 0
     end_ns: int = 0
@@ -147,6 +160,7 @@ class IngestResult(BaseModel):
     segment_count: int = 0
     event_count: int = 0
     thumbnail_count: int = 0
+    incident_count: int = 0
     salvaged_from: str | None = Field(None, description="sha256 of the damaged original")
     notes: list[str] = Field(default_factory=list)
     seconds: float = 0.0
@@ -173,6 +187,7 @@ class _Scan:
     end_ns: int | None = None
     notes: list[str] = field(default_factory=list)
     stopped: bool = False  # the scan stopped early: the log turned out to be ingested already
+    incidents: list[Fired] = field(default_factory=list)
 
 
 def ingest_log(
@@ -218,6 +233,7 @@ def _ingest(
     origin: _Origin | None,
 ) -> IngestResult:
     started = time.perf_counter()
+    rules = _rules(request)
     summary = reader.summary()
     embed = deps.index.embed if isinstance(deps.index, EmbeddingIndex) else None
     # Storing the bytes (which also names the log) overlaps the scan: both mostly wait on I/O or
@@ -230,7 +246,8 @@ def _ingest(
         link = request.link or origin is not None  # a salvaged copy is ours to keep
         storing = pool.submit(_store_files, batch, reader.path, summary.files, origin, link)
         already = _AlreadyIngested(storing, deps.catalog)
-        scan = _scan(reader, deps.settings, batch, progress, describer.add, already)
+        triggers = TriggerEngine(rules)
+        scan = _scan(reader, deps.settings, batch, progress, describer.add, already, triggers)
         log_id, files = storing.result()
         if scan.stopped or deps.catalog.has_log(log_id):
             batch.rollback()  # whatever this attempt added (thumbnails) was not asked for
@@ -255,13 +272,6 @@ def _ingest(
 
 
 @dataclass(frozen=True)
-class _Identity:
-    robot_id: str
-    site: str
-    zone: str
-
-
-@dataclass(frozen=True)
 class _Described:
     segment: Segment
     segment_id: str
@@ -269,13 +279,14 @@ class _Described:
     text: str
 
 
-def _identity(request: IngestRequest, metadata: dict[str, dict[str, str]]) -> _Identity:
-    robot = metadata.get("robot", {})
-    return _Identity(
-        robot_id=request.robot_id or robot.get("robot_id", ""),
-        site=request.site or robot.get("site", ""),
-        zone=robot.get("zone", ""),
-    )
+def _identity(request: IngestRequest, metadata: dict[str, dict[str, str]]) -> RobotIdentity:
+    """The robot, from the path asked for (not a salvaged copy's name) and the metadata."""
+    return identify(Path(request.path).absolute(), metadata, request.robot_id, request.site)
+
+
+def _rules(request: IngestRequest) -> RuleSet:
+    """The trigger rules this ingest runs (read before the scan, so a bad file stores nothing)."""
+    return load_rules(request.rules)
 
 
 class _Describer:
@@ -319,7 +330,7 @@ class _Describer:
             self.embedded.extend(texts)
             self.embedder.submit(texts)
 
-    def finish(self, log_id: str, who: _Identity) -> tuple[list[_Described], np.ndarray | None]:
+    def finish(self, log_id: str, who: RobotIdentity) -> tuple[list[_Described], np.ndarray | None]:
         """Every segment described for good, and their vectors (None: the index embeds them)."""
         described = [
             _Described(
@@ -338,7 +349,7 @@ class _Describer:
         return described, self.embedder.result()
 
     def _embedding_texts(
-        self, segments: list[tuple[Segment, dict[str, Any]]], who: _Identity
+        self, segments: list[tuple[Segment, dict[str, Any]]], who: RobotIdentity
     ) -> list[str]:
         return [
             describe(features, who.robot_id, who.zone, digits=self.EMBED_DIGITS)
@@ -370,7 +381,7 @@ def _index(index: SegmentIndex | None, docs: list[SegmentDoc], vectors: np.ndarr
         index.add(docs)
 
 
-def _doc(blobs: BlobStore, log_id: str, who: _Identity, seg: _Described) -> SegmentDoc:
+def _doc(blobs: BlobStore, log_id: str, who: RobotIdentity, seg: _Described) -> SegmentDoc:
     thumb = seg.segment.thumbnail
     return SegmentDoc(
         segment_id=seg.segment_id,
@@ -424,6 +435,7 @@ def _scan(
     progress: ProgressFn | None,
     closed: Callable[[list[Segment]], None],
     stop: Callable[[], bool],
+    triggers: TriggerEngine,
 ) -> _Scan:
     """The single pass over the messages; hands each segment to ``closed`` once complete and
     checks ``stop`` now and then (it ends the pass early, with ``stopped`` set)."""
@@ -447,6 +459,8 @@ def _scan(
             scan.start_ns = t
         if scan.end_ns is None or t > scan.end_ns:
             scan.end_ns = t
+        if triggers.wants(channel.topic, channel.schema_name):
+            triggers.feed(channel.topic, channel.schema_name, t, message.decoded)
         done = builder.add(message)
         if done:
             closed(done)
@@ -457,6 +471,7 @@ def _scan(
             if progress is not None:
                 progress(scan.messages, total)
     closed(builder.finish())
+    scan.incidents = triggers.finish()
     scan.channels = reader.channels  # including declared channels that logged nothing
     if progress is not None:
         progress(scan.messages, total)
@@ -477,11 +492,11 @@ def _catalogue(
     log_id: str,
     files: list[dict[str, Any]],
     origin: _Origin | None,
-    who: _Identity,
+    who: RobotIdentity,
     described: list[_Described],
 ) -> dict[str, Any]:
     """Write the log's rows; returns the IngestResult fields."""
-    notes = _notes(summary, scan)
+    notes = [who.note(), *_notes(summary, scan)]
     meta: dict[str, Any] = {
         "metadata": summary.metadata,
         "features_version": FEATURES_VERSION,
@@ -539,11 +554,14 @@ def _catalogue(
     )
     topic_count = _add_topics(session, log_id, scan)
     events, thumbnails = _add_segments(session, deps, log_id, described)
+    incidents = _add_incidents(session, log_id, who, scan, start, end)
     return {
         "log_id": log_id,
         "path": source,
         "format": summary.format,
         "robot_id": who.robot_id,
+        "robot_source": who.source,
+        "incident_count": incidents,
         "site": who.site,
         "start_ns": start,
         "end_ns": end,
@@ -574,6 +592,41 @@ def _add_topics(session: Session, log_id: str, scan: _Scan) -> int:
             )
         )
     return len(channels)
+
+
+def _add_incidents(
+    session: Session, log_id: str, who: RobotIdentity, scan: _Scan, start: int, end: int
+) -> int:
+    """The robot (when the log names one) and the incidents the trigger rules found."""
+    if who.robot_id:
+        upsert_robot(
+            session,
+            who.robot_id,
+            site=who.site,
+            source="ingest",
+            id_source=who.source,
+            start_ns=start,
+            end_ns=end,
+        )
+    return add_incident_rows(
+        session,
+        [
+            {
+                "id": f"{log_id[:16]}:{f.rule}:{f.time_ns}",
+                "robot_id": who.robot_id,
+                "kind": f.kind,
+                "time_ns": f.time_ns,
+                "onset_ns": f.onset_ns,
+                "source": "ingest",
+                "log_id": log_id,
+                "rule": f.rule,
+                "topic": f.topic,
+                "severity": f.severity,
+                "detail": f.detail,
+            }
+            for f in scan.incidents
+        ],
+    )
 
 
 def _add_segments(
@@ -674,6 +727,7 @@ def _already(catalog: Catalog, log_id: str, origin: _Origin | None, started: flo
         salvaged_from=origin.sha256 if origin else None,
         notes=log.notes,
         seconds=round(time.perf_counter() - started, 3),
+        incident_count=len(catalog.incidents(log_id=log.id)),
         **counts,
     )
 
